@@ -1,0 +1,140 @@
+"""Tokenizers and the vocabulary that maps tokens to integer ids and back.
+
+>>> vocab = Vocab(word_tokenize("the cat sat on the mat"))
+>>> vocab.encode(["the", "dog"])  # unknown words map to <unk>
+[4, 0]
+>>> vocab.decode(vocab.encode(["the", "mat"]))
+['the', 'mat']
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+__all__ = ["SPECIALS", "Vocab", "char_tokenize", "word_tokenize"]
+
+#: The special tokens every :class:`Vocab` starts with, in this order (ids 0, 1, 2, 3).
+SPECIALS: tuple[str, ...] = ("<unk>", "<pad>", "<bos>", "<eos>")
+
+# A word is a run of letters/digits (with inner apostrophes, as in "don't"); any other
+# non-space character is a token of its own.
+_WORD = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
+
+
+def _require_str(text: object, name: str = "text") -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a str, got {type(text).__name__}; "
+                        f"read a file with lmkit.data.load_text(...) first")
+    return text
+
+
+def char_tokenize(text: str, lower: bool = False) -> list[str]:
+    """Split ``text`` into single characters (spaces and newlines included).
+
+    >>> char_tokenize("Hi there")
+    ['H', 'i', ' ', 't', 'h', 'e', 'r', 'e']
+    """
+    text = _require_str(text)
+    return list(text.lower() if lower else text)
+
+
+def word_tokenize(text: str, lower: bool = False) -> list[str]:
+    """Split ``text`` into words and punctuation marks; whitespace is dropped.
+
+    Text that is already tokenized (such as Penn Treebank, where ``<unk>`` is a word) should
+    be split with ``text.split()`` instead, which keeps every token as it is.
+
+    >>> word_tokenize("The Time Traveller (for so it will be convenient to speak of him)")
+    ['The', 'Time', 'Traveller', '(', 'for', 'so', 'it', 'will', 'be', 'convenient', 'to', 'speak', 'of', 'him', ')']
+    >>> word_tokenize("Don't panic!", lower=True)
+    ["don't", 'panic', '!']
+    """  # noqa: E501
+    text = _require_str(text)
+    return _WORD.findall(text.lower() if lower else text)
+
+
+class Vocab:
+    """A bijection between tokens and the integer ids ``0 … len(vocab) - 1``.
+
+    Ids ``0 … len(specials) - 1`` belong to the special tokens (by default ``<unk>``,
+    ``<pad>``, ``<bos>``, ``<eos>``); the other tokens follow by decreasing frequency (ties
+    broken alphabetically, so the order never depends on the input's order). Tokens seen fewer
+    than ``min_freq`` times are left out and will be encoded as ``<unk>``.
+
+    Args:
+        tokens: the training tokens, a flat iterable of strings (for a list of sentences,
+            flatten it first: ``(t for s in sentences for t in s)``).
+        min_freq: keep only tokens seen at least this many times (``>= 1``).
+        specials: special tokens to reserve; must contain ``"<unk>"``.
+
+    Attributes:
+        itos: list of tokens; ``itos[i]`` is the token with id ``i``.
+        stoi: dict from token to id.
+        counts: :class:`collections.Counter` of the training tokens (before the cut).
+    """
+
+    def __init__(self, tokens: Iterable[str], min_freq: int = 1,
+                 specials: Sequence[str] = SPECIALS) -> None:
+        if isinstance(tokens, str):
+            raise TypeError("tokens must be an iterable of tokens, got a single str; "
+                            "tokenize it first, e.g. Vocab(lmkit.text.char_tokenize(text))")
+        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
+            raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
+        specials = list(specials)
+        if "<unk>" not in specials:
+            raise ValueError(f"specials must contain '<unk>' (unknown tokens map to it), "
+                             f"got {specials}")
+        if len(set(specials)) != len(specials):
+            raise ValueError(f"specials must not repeat a token, got {specials}")
+        self.counts: Counter[str] = Counter()
+        for i, tok in enumerate(tokens):
+            if not isinstance(tok, str):
+                raise TypeError(f"every token must be a str, but token {i} is "
+                                f"{type(tok).__name__} ({tok!r}); pass a flat iterable of "
+                                f"strings")
+            self.counts[tok] += 1
+        kept = sorted((t for t, c in self.counts.items() if c >= min_freq and t not in specials),
+                      key=lambda t: (-self.counts[t], t))
+        self.specials: tuple[str, ...] = tuple(specials)
+        self.min_freq = min_freq
+        self.itos: list[str] = [*specials, *kept]
+        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
+        self.unk_id: int = self.stoi["<unk>"]
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self.stoi
+
+    def __getitem__(self, token: str) -> int:
+        """The id of ``token``; the id of ``<unk>`` if the token is not in the vocabulary."""
+        return self.stoi.get(token, self.unk_id)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(t) for t in self.itos[len(self.specials):][:5])
+        return (f"Vocab(size={len(self)}, specials={list(self.specials)}, "
+                f"min_freq={self.min_freq}, most frequent=[{shown}, ...])")
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        """Map tokens to ids; tokens outside the vocabulary map to ``unk_id``."""
+        if isinstance(tokens, str):
+            raise TypeError("encode expects a sequence of tokens, got a str; tokenize it "
+                            "first, e.g. vocab.encode(lmkit.text.char_tokenize(text))")
+        return [self.stoi.get(t, self.unk_id) for t in tokens]
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Map ids back to tokens. Accepts ints, NumPy integers or a 1-D tensor of ids."""
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        out = []
+        for i in ids:
+            if isinstance(i, bool) or not isinstance(i, int):
+                raise TypeError(f"ids must be integers, got {type(i).__name__} ({i!r})")
+            if not 0 <= i < len(self.itos):
+                raise ValueError(f"id {i} is outside this vocabulary (valid ids are "
+                                 f"0 … {len(self.itos) - 1})")
+            out.append(self.itos[i])
+        return out

@@ -1,0 +1,72 @@
+"""lmkit.metrics: cross-entropy, perplexity and bits per character agree with each other."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lmkit.metrics import bits_per_char, cross_entropy, perplexity
+
+
+def test_uniform_model_has_perplexity_equal_to_vocabulary_size():
+    for size in (2, 46, 10_000):
+        lp = [-math.log(size)] * 37
+        assert math.isclose(perplexity(lp), size, rel_tol=1e-12)
+        assert math.isclose(bits_per_char(lp), math.log2(size), rel_tol=1e-12)
+
+
+def test_the_three_metrics_are_consistent():
+    rng = np.random.default_rng(0)
+    lp = np.log(rng.uniform(0.01, 1.0, size=500))
+    h = cross_entropy(lp)
+    assert math.isclose(h, -lp.mean(), rel_tol=1e-12)
+    assert math.isclose(perplexity(lp), math.exp(h), rel_tol=1e-12)
+    assert math.isclose(perplexity(lp), 2 ** bits_per_char(lp), rel_tol=1e-12)
+    # A word model over 500 tokens spelling 2,000 characters: bits per char scale accordingly.
+    assert math.isclose(bits_per_char(lp, num_chars=2000), bits_per_char(lp) * 500 / 2000)
+
+
+def test_long_sequences_do_not_underflow():
+    lp = [math.log(1e-3)] * 100_000  # the product of the probabilities is 0.0 in floating point
+    assert math.isclose(perplexity(lp), 1000.0, rel_tol=1e-9)
+
+
+def test_accepts_tensors_arrays_and_lists_of_any_shape():
+    lp = torch.log(torch.tensor([[0.5, 0.25], [0.125, 0.5]], dtype=torch.float64,
+                              requires_grad=True))
+    expected = -(math.log(0.5) * 2 + math.log(0.25) + math.log(0.125)) / 4
+    for value in (lp, lp.detach().numpy(), lp.tolist()):
+        assert math.isclose(cross_entropy(value), expected, rel_tol=1e-12)
+
+
+def test_zero_probability_gives_inf_with_a_warning():
+    with pytest.warns(RuntimeWarning, match="probability 0"):
+        assert perplexity([-1.0, -math.inf]) == math.inf
+    with pytest.warns(RuntimeWarning):
+        assert bits_per_char([-math.inf]) == math.inf
+
+
+def test_huge_cross_entropy_gives_inf_perplexity_not_overflow_error():
+    assert perplexity([-1000.0]) == math.inf
+
+
+@pytest.mark.parametrize(("bad", "exc", "msg"), [
+    ([], ValueError, "empty"),
+    ([0.5, -1.0], ValueError, "must be <= 0"),
+    ([float("nan")], ValueError, "NaN"),
+    ("abc", TypeError, "sequence of log-probabilities"),
+    (-1.0, TypeError, "sequence of log-probabilities"),
+    ([["a"]], TypeError, "numbers"),
+])
+def test_bad_input_is_rejected_with_a_clear_message(bad, exc, msg):
+    for metric in (cross_entropy, perplexity, bits_per_char):
+        with pytest.raises(exc, match=msg):
+            metric(bad)
+
+
+def test_bits_per_char_rejects_bad_num_chars():
+    with pytest.raises(ValueError, match="num_chars must be >= 1"):
+        bits_per_char([-1.0], num_chars=0)
+    with pytest.raises(TypeError, match="num_chars must be an int"):
+        bits_per_char([-1.0], num_chars=2.5)
