@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 __all__ = ["SPECIALS", "Vocab", "char_tokenize", "word_tokenize"]
 
 #: The special tokens every :class:`Vocab` starts with, in this order (ids 0, 1, 2, 3).
-SPECIALS: tuple[str, ...] = ("<unk>", "<pad>", "<bos>", "<eos>")
+SPECIALS: tuple[str, ...] = ("<unk>", "<pad>", "<s>", "</s>")
 
 # A word is a run of letters/digits (with inner apostrophes, as in "don't"); any other
 # non-space character is a token of its own.
@@ -59,7 +59,8 @@ class Vocab:
     """A bijection between tokens and the integer ids ``0 … len(vocab) - 1``.
 
     Ids ``0 … len(specials) - 1`` belong to the special tokens (by default ``<unk>``,
-    ``<pad>``, ``<bos>``, ``<eos>``); the other tokens follow by decreasing frequency (ties
+    ``<pad>``, and ``<s>``/``</s>`` for the start and end of a sequence, the names n-gram
+    toolkits and the ARPA format use); the other tokens follow by decreasing frequency (ties
     broken alphabetically, so the order never depends on the input's order). Tokens seen fewer
     than ``min_freq`` times are left out and will be encoded as ``<unk>``.
 
