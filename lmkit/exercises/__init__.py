@@ -224,4 +224,14 @@ def check(key: str, fn: Callable[..., Any]) -> None:
     print(verdict)
 
 
-from lmkit.exercises import ch01  # noqa: E402,F401 - registers the chapter's exercises
+def _register_chapters() -> None:
+    """Import every ``chNN`` module of this package; each registers its exercises on import."""
+    import importlib
+    import pkgutil
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        if module.startswith("ch") and module[2:].isdigit():
+            importlib.import_module(f"{__name__}.{module}")
+
+
+_register_chapters()
