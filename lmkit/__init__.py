@@ -4,7 +4,13 @@ One module per idea (see the book's preface for the map):
 
 - :mod:`lmkit.data`       the book's corpora: download, verify, cache, or read from a mirror
 - :mod:`lmkit.text`       tokenizers and :class:`~lmkit.text.Vocab`
+- :mod:`lmkit.batching`   token streams, context windows, (batch, time) blocks for truncated BPTT
+- :mod:`lmkit.ngram`      counting and smoothed n-gram models (add-δ, interpolation, Kneser–Ney)
 - :mod:`lmkit.metrics`    cross-entropy, perplexity, bits per character
+- :mod:`lmkit.models`     the neural language models (:mod:`lmkit.models.window`, …)
+- :mod:`lmkit.train`      the one training loop: progress bar, clipping, truncated BPTT, history
+- :mod:`lmkit.plot`       training curves and the book's other recurring plots
+- :mod:`lmkit.widgets`    the interactive explorers (plain functions underneath, sliders on top)
 - :mod:`lmkit.exercises`  the exercise checker used in every chapter
 
 Every notebook of the book starts with ``lmkit.check_version("X.Y.Z")`` so that a reader whose

@@ -1,0 +1,157 @@
+"""The book's plots of training runs: loss/perplexity curves and gradient norms.
+
+Every function draws into ``ax`` (a new figure if it is ``None``) and returns the
+:class:`matplotlib.axes.Axes`, so plots can be combined and tested::
+
+    from lmkit.plot import training_curves
+    ax = training_curves(history)                                   # one run
+    ax = training_curves({"window 3": h3, "window 5": h5}, log_scale=True)  # several runs
+    ax.figure.savefig("curves.png")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+from lmkit.train import History
+
+__all__ = ["gradient_norms", "smooth", "training_curves"]
+
+_METRICS = ("perplexity", "loss")
+_XS = ("step", "epoch", "seconds")
+
+
+def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average with bias correction (as TensorBoard's smoothing slider).
+
+    ``weight=0`` returns the values unchanged; closer to 1 is smoother. Non-finite values are
+    passed through without polluting the average.
+
+    >>> [round(v, 3) for v in smooth([1.0, 1.0, 4.0], weight=0.5)]
+    [1.0, 1.0, 2.714]
+    """
+    if not 0 <= weight < 1:
+        raise ValueError(f"weight must be in [0, 1), got {weight}")
+    out, avg, norm = [], 0.0, 0.0
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        avg = weight * avg + (1 - weight) * v
+        norm = weight * norm + (1 - weight)
+        out.append(avg / norm)
+    return out
+
+
+def _histories(history: History | Mapping[str, History]) -> dict[str, History]:
+    runs = {"": history} if isinstance(history, History) else history
+    if not isinstance(runs, Mapping) or not runs:
+        raise TypeError("history must be an lmkit.train.History (what fit returns) or a "
+                        "non-empty dict {label: History}")
+    for label, h in runs.items():
+        if not isinstance(h, History):
+            raise TypeError(f"history {label!r} is a {type(h).__name__}, not an "
+                            f"lmkit.train.History")
+        if not h.steps:
+            raise ValueError(f"history {label!r} has no training steps to plot")
+    return dict(runs)
+
+
+def _x(h: History, steps: Sequence[int], x: str) -> list[float]:
+    """x-coordinates of the points recorded after ``steps`` steps."""
+    if x == "step":
+        return [float(s) for s in steps]
+    if x == "epoch":
+        if not h.steps_per_epoch:
+            raise ValueError("x='epoch' needs the batches' length (steps_per_epoch); use "
+                             "x='step'")
+        return [s / h.steps_per_epoch for s in steps]
+    return [h.seconds[s - 1] if s > 0 else 0.0 for s in steps]
+
+
+def training_curves(history: History | Mapping[str, History], *, metric: str = "perplexity",
+                    x: str = "step", log_scale: bool = False, smoothing: float = 0.9,
+                    ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Training (per step, smoothed) and validation (per evaluation) curves of one or more runs.
+
+    Args:
+        history: a :class:`~lmkit.train.History`, or ``{label: History}`` to compare runs
+            (one colour per run; training solid, validation dashed with dots).
+        metric: ``"perplexity"`` or ``"loss"`` (cross-entropy in nats per token).
+        x: ``"step"``, ``"epoch"`` or ``"seconds"`` (wall-clock, the fair axis for comparing
+            models of different speed).
+        log_scale: logarithmic y-axis (perplexities spanning orders of magnitude).
+        smoothing: weight of the moving average applied to the noisy per-step training loss
+            (``0`` for the raw values, which are drawn faintly behind in any case).
+        ax: the Axes to draw into; a new figure if ``None``.
+        title: the Axes' title.
+
+    Returns:
+        The Axes (``ax.figure`` is the figure).
+    """
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    if x not in _XS:
+        raise ValueError(f"x must be one of {_XS}, got {x!r}")
+    runs = _histories(history)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+
+    def y(losses: Sequence[float]) -> list[float]:
+        return [math.exp(min(v, 709.0)) for v in losses] if metric == "perplexity" else list(
+            losses)
+
+    for i, (label, h) in enumerate(runs.items()):
+        color = f"C{i}"
+        name = f"{label} " if label else ""
+        steps = list(range(1, h.steps + 1))
+        xs = _x(h, steps, x)
+        ax.plot(xs, y(h.train_loss), color=color, alpha=0.2, linewidth=0.8)
+        ax.plot(xs, y(smooth(h.train_loss, smoothing)), color=color, label=f"{name}train")
+        if h.valid_loss:
+            ax.plot(_x(h, h.eval_step, x), y(h.valid_loss), "o--", color=color, markersize=4,
+                    label=f"{name}validation")
+    ax.set_xlabel({"step": "training step", "epoch": "epoch", "seconds": "seconds"}[x])
+    ax.set_ylabel("perplexity" if metric == "perplexity" else "cross-entropy (nats/token)")
+    if log_scale:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def gradient_norms(history: History | Mapping[str, History], *, clip: float | None = None,
+                   log_scale: bool = True, ax: Axes | None = None,
+                   title: str | None = None) -> Axes:
+    """The gradients' global norm at every step (before clipping), one line per run.
+
+    Args:
+        history: a :class:`~lmkit.train.History` or ``{label: History}``.
+        clip: draw the clipping threshold as a horizontal line.
+        log_scale: logarithmic y-axis (exploding gradients span orders of magnitude).
+        ax: the Axes to draw into; a new figure if ``None``.
+        title: the Axes' title.
+    """
+    runs = _histories(history)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+    for i, (label, h) in enumerate(runs.items()):
+        ax.plot(range(1, h.steps + 1), h.grad_norm, color=f"C{i}", linewidth=0.8,
+                label=label or "gradient norm")
+    if clip is not None:
+        ax.axhline(clip, color="k", linestyle=":", label=f"clip = {clip:g}")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("‖gradient‖ (before clipping)")
+    if log_scale:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax

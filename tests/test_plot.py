@@ -1,0 +1,94 @@
+"""lmkit.plot: training curves and gradient norms draw what the history holds."""
+
+import math
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.axes import Axes
+
+from lmkit.plot import gradient_norms, smooth, training_curves
+from lmkit.train import History
+
+plt.switch_backend("Agg")  # no windows: draw into memory only
+
+
+@pytest.fixture
+def history():
+    losses = [5.0 - 0.1 * i for i in range(20)]
+    return History(train_loss=losses, grad_norm=[1.0 + i for i in range(20)], lr=[1e-3] * 20,
+                   seconds=[0.5 * (i + 1) for i in range(20)], eval_step=[10, 20],
+                   valid_loss=[4.5, 3.5], steps_per_epoch=10, stop_reason="epochs")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def lines(ax):
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def test_training_curves_draw_train_and_validation_perplexity(history):
+    ax = training_curves(history, smoothing=0.0)
+    assert isinstance(ax, Axes) and ax.figure is not None
+    drawn = lines(ax)
+    assert {"train", "validation"} <= set(drawn)
+    assert list(drawn["validation"].get_xdata()) == [10, 20]
+    assert list(drawn["validation"].get_ydata()) == pytest.approx([math.exp(4.5), math.exp(3.5)])
+    assert list(drawn["train"].get_ydata()) == pytest.approx([math.exp(v)
+                                                              for v in history.train_loss])
+    assert ax.get_ylabel() == "perplexity" and ax.get_yscale() == "linear"
+
+
+def test_loss_metric_log_scale_and_x_axes(history):
+    ax = training_curves(history, metric="loss", log_scale=True, x="epoch", smoothing=0.0,
+                         title="run")
+    drawn = lines(ax)
+    assert list(drawn["train"].get_ydata()) == pytest.approx(history.train_loss)
+    assert list(drawn["validation"].get_xdata()) == [1.0, 2.0]  # evaluations after epochs 1, 2
+    assert ax.get_yscale() == "log" and ax.get_title() == "run"
+    assert "nats" in ax.get_ylabel()
+    ax = training_curves(history, x="seconds")
+    assert list(lines(ax)["validation"].get_xdata()) == [5.0, 10.0]
+
+
+def test_several_runs_share_one_axes_with_labels(history):
+    fig, ax = plt.subplots()
+    out = training_curves({"window 3": history, "window 5": history}, ax=ax)
+    assert out is ax
+    assert {"window 3 train", "window 3 validation", "window 5 train",
+            "window 5 validation"} <= set(lines(ax))
+
+
+def test_gradient_norms_with_clip_line(history):
+    ax = gradient_norms(history, clip=2.0)
+    drawn = lines(ax)
+    assert list(drawn["gradient norm"].get_ydata()) == history.grad_norm
+    assert list(drawn["clip = 2"].get_ydata()) == [2.0, 2.0]
+    assert ax.get_yscale() == "log"
+
+
+def test_smoothing_is_a_bias_corrected_moving_average():
+    assert smooth([3.0, 3.0, 3.0], 0.9) == pytest.approx([3.0, 3.0, 3.0])  # no pull towards 0
+    assert smooth([1.0, 2.0], 0.0) == [1.0, 2.0]
+    assert smooth([1.0, math.inf, 1.0], 0.5)[1] == math.inf
+    with pytest.raises(ValueError, match="weight"):
+        smooth([1.0], 1.0)
+
+
+def test_bad_input(history):
+    with pytest.raises(ValueError, match="metric"):
+        training_curves(history, metric="accuracy")
+    with pytest.raises(ValueError, match="x must be"):
+        training_curves(history, x="tokens")
+    with pytest.raises(ValueError, match="no training steps"):
+        training_curves(History())
+    with pytest.raises(TypeError, match="History"):
+        training_curves([1.0, 2.0])
+    with pytest.raises(TypeError, match="History"):
+        gradient_norms({"a": [1.0]})
+    no_epochs = History(train_loss=[1.0], grad_norm=[1.0], lr=[0.1], seconds=[1.0])
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        training_curves(no_epochs, x="epoch")
