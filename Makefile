@@ -1,9 +1,16 @@
 # Two commands (see README.md):
 #   make book   set up .venv on a fresh machine and build the HTML book into _build/html
-#   make test   everything CI checks: lint, unit tests, every notebook, the strict book build
+#   make test   everything CI checks: lint, unit tests, every notebook, the strict book build,
+#               the student edition, the browser tests over the built book, the Colab simulation
+# and one more for instructors:
+#   make student   the student edition (no solutions) in _build/student/html
 PYTHON ?= python3
+NPM    ?= npm
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Flags of `make book` and `make student`; `make test` builds both with -W (warnings are errors).
+JBFLAGS ?= --keep-going
+STRICT  := --all -W -n --keep-going
 # A data mirror given as a relative path is made absolute: notebooks run with book/ as their
 # working directory. Without LMKIT_DATA_MIRROR, lmkit downloads (and caches) the corpora.
 ifdef LMKIT_DATA_MIRROR
@@ -12,9 +19,10 @@ endif
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test lint unit notebooks build-strict times clean
+.PHONY: setup book student test lint unit notebooks build-strict student-strict book-tests \
+	browser editions colab times clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +30,27 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-book: setup
-	$(BIN)/jupyter-book build . --keep-going
+# MathJax and the widget manager, which the book serves itself (package.json, tools/book_ext.py).
+# Without npm the book still builds, loading them from CDNs (and `make test` fails).
+node_modules/.installed: package.json package-lock.json
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "npm not found: install Node.js so the book can serve MathJax itself (offline)"; \
+	fi
 
-test: setup lint unit notebooks build-strict
+book: setup
+	$(BIN)/jupyter-book build . $(JBFLAGS)
+
+# The same book without the solutions. Notebooks unchanged since the last `make book` reuse its
+# outputs instead of being executed again.
+student: setup
+	rm -rf _build/student
+	BOOK_EDITION=student $(BIN)/jupyter-book build . --path-output _build/student $(JBFLAGS)
+	mv _build/student/_build/html _build/student/html
+	@echo "The student edition is in _build/student/html (open index.html)."
+
+test: setup lint unit notebooks build-strict student-strict book-tests
 
 lint: setup
 	$(BIN)/ruff check .
@@ -37,7 +62,25 @@ notebooks: setup
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=150 book -q
 
 build-strict: setup
-	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(BIN)/jupyter-book build . $(STRICT)
+
+student-strict: setup
+	$(MAKE) --no-print-directory student JBFLAGS="$(STRICT)"
+
+# Tests of the built book as readers meet it (they skip in a plain `pytest tests`): headless
+# Chromium over every page, the student edition, and chapter 1 run as on Colab.
+book-tests: setup
+	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_editions.py \
+	  tests/test_colab.py -q -rs --durations=5
+
+browser: setup
+	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_browser.py -q -rs
+
+editions: setup
+	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_editions.py -q -rs
+
+colab: setup
+	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_colab.py -q -rs
 
 times: setup
 	$(BIN)/python bench/notebook_times.py
