@@ -16,7 +16,9 @@ STRICT  := --all -W -n --keep-going
 ifdef LMKIT_DATA_MIRROR
 export LMKIT_DATA_MIRROR := $(abspath $(LMKIT_DATA_MIRROR))
 endif
-export MPLBACKEND := Agg
+# Never a non-interactive MPLBACKEND (such as Agg): notebook kernels would then draw no figures
+# into the book. Without it ipykernel shows figures inline and scripts fall back to Agg.
+unexport MPLBACKEND
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: setup book student test lint unit notebooks build-strict student-strict book-tests \

@@ -9,6 +9,8 @@ One module per idea (see the book's preface for the map):
 - :mod:`lmkit.metrics`    cross-entropy, perplexity, bits per character
 - :mod:`lmkit.models`     the neural language models (:mod:`lmkit.models.window`, …)
 - :mod:`lmkit.train`      the one training loop: progress bar, clipping, truncated BPTT, history
+- :mod:`lmkit.generate`   greedy, temperature and top-k sampling from any neural language model
+- :mod:`lmkit.grad`       finite-difference gradient checks, per-step hidden-state gradient norms
 - :mod:`lmkit.plot`       training curves and the book's other recurring plots
 - :mod:`lmkit.widgets`    the interactive explorers (plain functions underneath, sliders on top)
 - :mod:`lmkit.exercises`  the exercise checker used in every chapter

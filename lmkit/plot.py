@@ -1,4 +1,4 @@
-"""The book's plots of training runs: loss/perplexity curves and gradient norms.
+"""The book's recurring plots: training curves, gradient norms and the unrolled-RNN diagram.
 
 Every function draws into ``ax`` (a new figure if it is ``None``) and returns the
 :class:`matplotlib.axes.Axes`, so plots can be combined and tested::
@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.patches import FancyBboxPatch
 
 from lmkit.train import History
 
-__all__ = ["gradient_norms", "smooth", "training_curves"]
+__all__ = ["gradient_norms", "smooth", "training_curves", "unrolled_rnn"]
 
 _METRICS = ("perplexity", "loss")
 _XS = ("step", "epoch", "seconds")
@@ -154,4 +155,78 @@ def gradient_norms(history: History | Mapping[str, History], *, clip: float | No
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
+    return ax
+
+
+def unrolled_rnn(steps: int = 4, *, inputs: Sequence[str] | None = None,
+                 targets: Sequence[str] | None = None, ax: Axes | None = None,
+                 title: str | None = None) -> Axes:
+    """The book's diagram of a recurrent network unrolled over ``steps`` time steps.
+
+    One column per step ``t``: the input ``x_t`` at the bottom, the hidden state ``h_t`` in the
+    middle and the prediction ``ŷ_t`` on top, with the arrows ``W_xh`` (input to state),
+    ``W_hh`` (state to next state, starting from ``h_0``) and ``W_hy`` (state to prediction).
+    Every column uses the same three matrices, which is the whole point of the picture.
+
+    Args:
+        steps: the number of time steps to draw (1 … 12).
+        inputs: optional token labels written under the inputs (one per step).
+        targets: optional token labels written over the predictions (the next tokens).
+        ax: the Axes to draw into; a new figure if ``None``.
+        title: the Axes' title.
+
+    Returns:
+        The Axes: ``3 * steps + 1`` boxes (the patches) and ``3 * steps`` arrows.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise TypeError(f"steps must be an int, got {type(steps).__name__} ({steps!r})")
+    if not 1 <= steps <= 12:
+        raise ValueError(f"steps must be in 1 … 12 (a wider diagram is unreadable), got {steps}")
+    for name, labels in (("inputs", inputs), ("targets", targets)):
+        if labels is not None and len(labels) != steps:
+            raise ValueError(f"{name} must hold one label per step ({steps}), got "
+                             f"{len(labels)}: {labels!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.6 * steps + 1.6, 3.6))
+    rows = {"x": 0.0, "h": 1.4, "y": 2.8}
+    colors = {"x": "#dbe9f6", "h": "#fde0c5", "y": "#d9f0d3"}
+    w, hgt = 0.62, 0.5
+
+    def box(x: float, y: float, label: str, color: str) -> None:
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - hgt / 2), w, hgt,
+                                    boxstyle="round,pad=0.04", facecolor=color,
+                                    edgecolor="0.25", linewidth=1.2))
+        ax.text(x, y, label, ha="center", va="center", fontsize=12)
+
+    def arrow(x0: float, y0: float, x1: float, y1: float, label: str, dx: float, dy: float
+              ) -> None:
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.3})
+        ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, label, fontsize=9, color="0.3",
+                ha="center", va="center")
+
+    box(0, rows["h"], "$h_0$", "#eeeeee")
+    for t in range(1, steps + 1):
+        box(t * 1.6, rows["x"], f"$x_{{{t}}}$", colors["x"])
+        box(t * 1.6, rows["h"], f"$h_{{{t}}}$", colors["h"])
+        box(t * 1.6, rows["y"], rf"$\hat{{y}}_{{{t}}}$", colors["y"])
+        x_prev = 0 if t == 1 else (t - 1) * 1.6
+        arrow(t * 1.6, rows["x"] + hgt / 2 + 0.04, t * 1.6, rows["h"] - hgt / 2 - 0.04,
+              "$W_{xh}$", 0.3, 0)
+        arrow(x_prev + w / 2 + 0.04, rows["h"], t * 1.6 - w / 2 - 0.04, rows["h"],
+              "$W_{hh}$", 0, 0.17)
+        arrow(t * 1.6, rows["h"] + hgt / 2 + 0.04, t * 1.6, rows["y"] - hgt / 2 - 0.04,
+              "$W_{hy}$", 0.3, 0)
+        if inputs is not None:
+            ax.text(t * 1.6, rows["x"] - 0.5, repr(str(inputs[t - 1]))[1:-1].replace(" ", "␣"),
+                    ha="center", va="center", fontsize=12, family="monospace")
+        if targets is not None:
+            ax.text(t * 1.6, rows["y"] + 0.5, repr(str(targets[t - 1]))[1:-1].replace(" ", "␣"),
+                    ha="center", va="center", fontsize=12, family="monospace", color="C2")
+    ax.set_xlim(-0.6, steps * 1.6 + 0.6)
+    ax.set_ylim(-0.85, 3.35)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
     return ax

@@ -114,6 +114,18 @@ def browser():
         chromium.close()
 
 
+def executed_images(docname: str) -> int:
+    """Images in the visible outputs of the notebook the build executed."""
+    executed = ROOT / "_build" / "jupyter_execute" / f"{docname}.ipynb"
+    assert executed.is_file(), f"{executed} is missing: the build did not execute {docname}"
+    count = 0
+    for cell in json.loads(executed.read_text(encoding="utf-8"))["cells"]:
+        if "remove-cell" in cell.get("metadata", {}).get("tags", []):
+            continue
+        count += sum(1 for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+    return count
+
+
 @contextmanager
 def open_page(browser, url: str):
     """A page loaded in a fresh context; yields (page, problems), problems being every console
@@ -268,6 +280,20 @@ def test_page_renders_as_readers_see_it(browser, site, page_info):
                 body.wait_for(state="visible", timeout=5_000)
             except Exception:
                 failures.append(f"solution {i + 1} did not open on click")
+
+        # Figures: every image the executed notebook holds is on the page and loaded, and a
+        # chapter that draws with matplotlib has some (a non-interactive MPLBACKEND such as Agg
+        # in the kernel's environment silently drops them all).
+        if page_info.is_notebook:
+            expected = executed_images(page_info.docname)
+            shown = page.evaluate("""() => [...document.querySelectorAll(
+                'article.bd-article .cell_output img')].filter(i => !i.closest('[class*="widget"]'))
+                .map(i => i.complete && i.naturalWidth > 0)""")
+            if len(shown) != expected or not all(shown):
+                failures.append(f"{sum(shown)} loaded figures of {len(shown)} on the page, "
+                                f"{expected} in the executed notebook")
+            if "matplotlib" in page_info.source.read_text(encoding="utf-8") and not expected:
+                failures.append("the notebook uses matplotlib but shows no figure")
 
         # The Colab launch link: this notebook, on the configured repository.
         links = page.locator(".dropdown-launch-buttons a[href*='colab']")

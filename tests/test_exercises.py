@@ -59,10 +59,13 @@ def test_time_limit_works_outside_the_main_thread(square):
     def run():
         result["verdict"] = evaluate(square, lambda x: [0 for _ in iter(int, 1)])
 
+    before = set(threading.enumerate())
     worker = threading.Thread(target=run)
     worker.start()
     worker.join(10)
     assert result["verdict"].status == "too slow"
+    # The endless function (it allocates without end) was stopped, not left running.
+    assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
 
 
 def test_learner_cannot_mutate_hidden_cases(monkeypatch):

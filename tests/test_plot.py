@@ -92,3 +92,28 @@ def test_bad_input(history):
     no_epochs = History(train_loss=[1.0], grad_norm=[1.0], lr=[0.1], seconds=[1.0])
     with pytest.raises(ValueError, match="steps_per_epoch"):
         training_curves(no_epochs, x="epoch")
+
+
+def test_unrolled_rnn_draws_one_column_per_step_with_shared_weights():
+    from matplotlib.patches import FancyBboxPatch
+
+    from lmkit.plot import unrolled_rnn
+
+    for steps in (1, 5):
+        ax = unrolled_rnn(steps, inputs="hell"[:steps] if steps < 5 else list("hello"),
+                          targets=list("ello!")[:steps], title="unrolled")
+        boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+        assert len(boxes) == 3 * steps + 1                     # h_0, then x_t, h_t, ŷ_t
+        texts = [t.get_text() for t in ax.texts]
+        for name in ("$W_{xh}$", "$W_{hh}$", "$W_{hy}$"):
+            assert texts.count(name) == steps                  # the same matrices at every step
+        assert "$h_0$" in texts and f"$h_{{{steps}}}$" in texts
+        assert len([c for c in ax.get_children() if type(c).__name__ == "Annotation"]) \
+            == 3 * steps
+        assert ax.get_title() == "unrolled"
+    with pytest.raises(ValueError, match="one label per step"):
+        unrolled_rnn(3, inputs="ab")
+    with pytest.raises(ValueError, match="1 … 12"):
+        unrolled_rnn(0)
+    with pytest.raises(TypeError, match="steps must be an int"):
+        unrolled_rnn(2.0)

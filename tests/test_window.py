@@ -98,10 +98,20 @@ def test_token_logprobs_scores_every_token_and_agrees_with_evaluate(model):
     ({"vocab_size": V, "embed_dim": 0}, ValueError, "embed_dim"),
     ({"vocab_size": V, "hidden_dim": True}, TypeError, "hidden_dim must be an int"),
     ({"vocab_size": V, "direct": "yes"}, TypeError, "direct must be True or False"),
+    ({"vocab_size": V, "embed_init_std": 0}, ValueError, "embed_init_std must be a positive"),
 ])
 def test_config_rejects_bad_sizes(kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
         WindowConfig(**kwargs)
+
+
+def test_embeddings_start_small():
+    set_seed(0)
+    big = FixedWindowLM(WindowConfig(vocab_size=2000, embed_dim=32))
+    assert abs(float(big.embed.weight.detach().std()) - 0.1) < 0.005
+    set_seed(0)
+    other = FixedWindowLM(WindowConfig(vocab_size=2000, embed_dim=32, embed_init_std=0.5))
+    assert abs(float(other.embed.weight.detach().std()) - 0.5) < 0.025
 
 
 def test_model_needs_a_config():

@@ -21,6 +21,7 @@ the test-suite runs every solution printed in the book and every known wrong ans
 from __future__ import annotations
 
 import copy
+import ctypes
 import math
 import signal
 import threading
@@ -153,10 +154,22 @@ def _run_with_limit(fn: Callable[..., Any], args: tuple[Any, ...], seconds: floa
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
+        _stop_thread(worker)
         raise _TooSlow
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def _stop_thread(worker: threading.Thread) -> None:
+    """Raise :class:`_TooSlow` inside ``worker`` so that an endless learner's function does not
+    run (and perhaps allocate) forever in the background. Python code stops at its next
+    bytecode; a call stuck inside C code stops when it returns."""
+    if worker.ident is None:
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
+                                               ctypes.py_object(_TooSlow))
+    worker.join(1.0)
 
 
 def _show(value: Any, limit: int = 120) -> str:

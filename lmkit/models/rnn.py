@@ -1,0 +1,415 @@
+"""Recurrent language models: the vanilla RNN written out step by step, and the RNN LM around it.
+
+A vanilla (Elman) RNN reads a sequence one vector at a time and keeps a hidden state ``h``::
+
+    h_t = tanh(W_xh x_t + b_xh + W_hh h_{t-1} + b_hh)      (H,)     h_0 = 0 unless given
+
+with the same ``W_xh, W_hh, b_xh, b_hh`` at every step (the book writes ``n_h`` for ``H``, ``e_t``
+for the input and ``b_h = b_xh + b_hh``: only the sum of the two biases matters).
+:class:`ScratchRNN` computes exactly this with one Python loop over time; its parameters have
+PyTorch's names and shapes (``weight_ih_l0`` is ``W_xh`` ``(H, D)``, ``weight_hh_l0`` is
+``W_hh`` ``(H, H)``, ``bias_ih_l0``/``bias_hh_l0`` are ``b_xh``/``b_hh`` ``(H,)``), so weights
+move between it and ``torch.nn.RNN`` with ``load_state_dict``, :meth:`ScratchRNN.from_torch` and
+:meth:`ScratchRNN.to_torch`.
+
+The language model :class:`RNNLM` is embedding → recurrent layer → linear layer::
+
+    e_t = E[x_t]                      (d,)      E: the embedding table (|V|, d)
+    h_t = RNN(e_t, h_{t-1})           (H,)
+    ŷ_t = softmax(W_hy h_t + b_y)     (|V|,)    p(x_{t+1} | x_1 … x_t)
+
+>>> model = RNNLM(RNNConfig(vocab_size=60, embed_dim=16, hidden_size=32))
+>>> logits, state = model(torch.zeros(4, 10, dtype=torch.long))   # (B, T) ids
+>>> tuple(logits.shape), tuple(state.shape)                        # (B, T, |V|), (L, B, H)
+((4, 10, 60), (1, 4, 32))
+
+The recurrent layer is chosen by name from :data:`RECURRENT_LAYERS` (``"scratch"``: this
+module's :class:`ScratchRNN`, ``"rnn"``: ``torch.nn.RNN``); later chapters register their cells
+(LSTM, GRU) there with :func:`register_layer`, and :class:`RNNLM` uses them unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lmkit import metrics
+
+__all__ = ["RECURRENT_LAYERS", "RNNLM", "RNNConfig", "ScratchRNN", "register_layer"]
+
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh, "relu": torch.relu}
+
+
+def _check_int(value: object, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_dropout(dropout: object) -> float:
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
+            or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    return float(dropout)
+
+
+class ScratchRNN(nn.Module):
+    """A vanilla RNN layer, ``h_t = act(W_xh x_t + b_xh + W_hh h_{t-1} + b_hh)``, step by step.
+
+    It computes what ``nn.RNN(input_size, hidden_size, num_layers, nonlinearity=...,
+    batch_first=True)`` computes, with the same parameter names, shapes and initialisation
+    (uniform in ``±1/sqrt(H)``), but as a readable loop over time steps.
+
+    Args:
+        input_size: ``D``, the size of each input vector ``x_t``.
+        hidden_size: ``H``, the size of the hidden state ``h_t``.
+        num_layers: stacked layers; layer ``l > 0`` reads the hidden states of layer ``l - 1``.
+        nonlinearity: ``"tanh"`` (the default, as in ``nn.RNN``) or ``"relu"``.
+        dropout: dropout on the outputs of every layer but the last (in training mode only).
+
+    Call it on ``x`` of shape ``(B, T, D)`` and optionally ``h0`` of shape ``(L, B, H)``
+    (zeros if ``None``) to get ``(outputs, h_n)``: the last layer's hidden states ``(B, T, H)``
+    and every layer's final state ``(L, B, H)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", dropout: float = 0.0) -> None:
+        super().__init__()
+        _check_int(input_size, "input_size", 1)
+        _check_int(hidden_size, "hidden_size", 1)
+        _check_int(num_layers, "num_layers", 1)
+        if nonlinearity not in _ACTIVATIONS:
+            raise ValueError(f"nonlinearity must be one of {sorted(_ACTIVATIONS)} (as in "
+                             f"nn.RNN), got {nonlinearity!r}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.nonlinearity = nonlinearity
+        self.dropout = _check_dropout(dropout)
+        for layer in range(num_layers):
+            d_in = input_size if layer == 0 else hidden_size
+            self.register_parameter(f"weight_ih_l{layer}",
+                                    nn.Parameter(torch.empty(hidden_size, d_in)))  # W_xh (H, D)
+            self.register_parameter(f"weight_hh_l{layer}",
+                                    nn.Parameter(torch.empty(hidden_size, hidden_size)))  # W_hh
+            self.register_parameter(f"bias_ih_l{layer}",
+                                    nn.Parameter(torch.empty(hidden_size)))  # b_xh (H,)
+            self.register_parameter(f"bias_hh_l{layer}",
+                                    nn.Parameter(torch.empty(hidden_size)))  # b_hh (H,)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw every weight uniformly from ``[-1/sqrt(H), 1/sqrt(H)]``, as ``nn.RNN`` does."""
+        bound = 1 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def layer_weights(self, layer: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                 torch.Tensor]:
+        """``(W_xh, W_hh, b_xh, b_hh)`` of one layer (0-based)."""
+        return (getattr(self, f"weight_ih_l{layer}"), getattr(self, f"weight_hh_l{layer}"),
+                getattr(self, f"bias_ih_l{layer}"), getattr(self, f"bias_hh_l{layer}"))
+
+    def _check_inputs(self, x: torch.Tensor, h0: torch.Tensor | None) -> None:
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point tensor of shape (B, T, "
+                            f"{self.input_size}), got "
+                            f"{getattr(x, 'dtype', type(x).__name__)}; token ids go through "
+                            f"an nn.Embedding first")
+        if x.dim() != 3 or x.shape[2] != self.input_size:
+            hint = "; for one sequence use x.unsqueeze(0)" if x.dim() == 2 else ""
+            raise ValueError(f"x must have shape (B, T, {self.input_size}) (batch-first, "
+                             f"input_size={self.input_size}), got {tuple(x.shape)}{hint}")
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"x must hold at least one sequence of at least one step, got "
+                             f"shape {tuple(x.shape)}")
+        if h0 is not None:
+            expected = (self.num_layers, x.shape[0], self.hidden_size)
+            if not isinstance(h0, torch.Tensor):
+                raise TypeError(f"h0 must be a tensor of shape {expected} or None, got "
+                                f"{type(h0).__name__}")
+            if tuple(h0.shape) != expected:
+                raise ValueError(f"h0 must have shape (num_layers, B, hidden_size) = {expected}, "
+                                 f"got {tuple(h0.shape)}; pass the state the previous call "
+                                 f"returned, or None for zeros")
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the recurrence over all ``T`` steps.
+
+        Args:
+            x: ``(B, T, D)`` input vectors.
+            h0: ``(L, B, H)`` initial states, or ``None`` for zeros.
+
+        Returns:
+            ``(outputs, h_n)``: ``(B, T, H)`` hidden states of the last layer at every step and
+            ``(L, B, H)`` the final hidden state of every layer.
+        """
+        self._check_inputs(x, h0)
+        B, T, _ = x.shape
+        act = _ACTIVATIONS[self.nonlinearity]
+        if h0 is None:
+            h0 = x.new_zeros(self.num_layers, B, self.hidden_size)          # (L, B, H)
+        layer_input, last_states = x, []
+        for layer in range(self.num_layers):
+            W_xh, W_hh, b_xh, b_hh = self.layer_weights(layer)
+            h = h0[layer]                                                    # (B, H)
+            outputs = []
+            for t in range(T):
+                h = act(layer_input[:, t] @ W_xh.T + b_xh + h @ W_hh.T + b_hh)  # (B, H)
+                outputs.append(h)
+            layer_input = torch.stack(outputs, dim=1)                        # (B, T, H)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+            last_states.append(h)
+        return layer_input, torch.stack(last_states)                         # (B,T,H), (L,B,H)
+
+    @classmethod
+    def from_torch(cls, rnn: nn.RNN) -> ScratchRNN:
+        """A :class:`ScratchRNN` with a copy of the weights of a batch-first ``nn.RNN``."""
+        if not isinstance(rnn, nn.RNN):
+            raise TypeError(f"rnn must be a torch.nn.RNN, got {type(rnn).__name__}")
+        unsupported = [name for name, bad in (("batch_first=False", not rnn.batch_first),
+                                              ("bias=False", not rnn.bias),
+                                              ("bidirectional=True", rnn.bidirectional),
+                                              ("proj_size", getattr(rnn, "proj_size", 0)))
+                       if bad]
+        if unsupported:
+            raise ValueError(f"ScratchRNN copies nn.RNN(..., batch_first=True) with biases, "
+                             f"one direction and no projection; this one has "
+                             f"{', '.join(unsupported)}")
+        scratch = cls(rnn.input_size, rnn.hidden_size, rnn.num_layers, rnn.nonlinearity,
+                      rnn.dropout)
+        scratch.load_state_dict(rnn.state_dict())
+        return scratch.to(next(rnn.parameters()))
+
+    def to_torch(self) -> nn.RNN:
+        """An ``nn.RNN(..., batch_first=True)`` with a copy of this layer's weights."""
+        rnn = nn.RNN(self.input_size, self.hidden_size, self.num_layers,
+                     nonlinearity=self.nonlinearity, dropout=self.dropout, batch_first=True)
+        rnn.load_state_dict(self.state_dict())
+        return rnn.to(next(self.parameters()))
+
+    def extra_repr(self) -> str:
+        extra = f", num_layers={self.num_layers}" if self.num_layers > 1 else ""
+        extra += f", dropout={self.dropout}" if self.dropout else ""
+        return (f"{self.input_size}, {self.hidden_size}{extra}, "
+                f"nonlinearity={self.nonlinearity!r}")
+
+
+# ------------------------------------------------------------------------------------------------
+# The registry of recurrent layers
+
+#: ``factory(input_size, hidden_size, num_layers, nonlinearity, dropout) -> nn.Module``: a
+#: batch-first layer called as ``layer(x (B, T, D), state or None) -> (outputs (B, T, H),
+#: state)``, the interface of ``nn.RNN``, ``nn.GRU`` and ``nn.LSTM``.
+LayerFactory = Callable[[int, int, int, str, float], nn.Module]
+
+
+def _torch_rnn(input_size: int, hidden_size: int, num_layers: int, nonlinearity: str,
+               dropout: float) -> nn.Module:
+    return nn.RNN(input_size, hidden_size, num_layers, nonlinearity=nonlinearity,
+                  dropout=dropout, batch_first=True)
+
+
+#: The recurrent layers :class:`RNNLM` can use, by the name given as ``RNNConfig(cell=...)``.
+RECURRENT_LAYERS: dict[str, LayerFactory] = {"scratch": ScratchRNN, "rnn": _torch_rnn}
+
+
+def register_layer(name: str, factory: LayerFactory) -> None:
+    """Make a recurrent layer available as ``RNNConfig(cell=name)``.
+
+    ``factory(input_size, hidden_size, num_layers, nonlinearity, dropout)`` must return a
+    batch-first module with ``nn.RNN``'s calling convention (see :data:`LayerFactory`). A cell
+    without a choice of nonlinearity (LSTM, GRU) ignores that argument.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    if name in RECURRENT_LAYERS:
+        raise ValueError(f"a recurrent layer named {name!r} is already registered")
+    if not callable(factory):
+        raise TypeError(f"factory must be callable, got {type(factory).__name__}")
+    RECURRENT_LAYERS[name] = factory
+
+
+# ------------------------------------------------------------------------------------------------
+# The language model
+
+@dataclass(frozen=True)
+class RNNConfig:
+    """The sizes and choices of an :class:`RNNLM`.
+
+    Attributes:
+        vocab_size: ``|V|``, the number of token ids (``len(vocab)``).
+        embed_dim: ``d``, the size of a token's embedding vector (the RNN's input size).
+        hidden_size: ``H``, the size of the hidden state.
+        cell: the recurrent layer, a key of :data:`RECURRENT_LAYERS` (``"scratch"`` or
+            ``"rnn"``; later chapters add more).
+        num_layers: ``L``, stacked recurrent layers.
+        nonlinearity: ``"tanh"`` or ``"relu"`` for the vanilla RNN cells.
+        dropout: dropout on the embeddings, between layers and before the output layer.
+        tie_weights: use the embedding table as the output weights (``W_hy = E``, Press & Wolf,
+            2017); needs ``embed_dim == hidden_size``.
+    """
+
+    vocab_size: int
+    embed_dim: int = 64
+    hidden_size: int = 128
+    cell: str = "rnn"
+    num_layers: int = 1
+    nonlinearity: str = "tanh"
+    dropout: float = 0.0
+    tie_weights: bool = False
+
+    def __post_init__(self) -> None:
+        _check_int(self.vocab_size, "vocab_size", 1)
+        _check_int(self.embed_dim, "embed_dim", 1)
+        _check_int(self.hidden_size, "hidden_size", 1)
+        _check_int(self.num_layers, "num_layers", 1)
+        if self.cell not in RECURRENT_LAYERS:
+            raise ValueError(f"unknown cell {self.cell!r}; choose one of "
+                             f"{', '.join(map(repr, RECURRENT_LAYERS))}")
+        if self.nonlinearity not in _ACTIVATIONS:
+            raise ValueError(f"nonlinearity must be one of {sorted(_ACTIVATIONS)}, got "
+                             f"{self.nonlinearity!r}")
+        _check_dropout(self.dropout)
+        if not isinstance(self.tie_weights, bool):
+            raise TypeError(f"tie_weights must be True or False, got {self.tie_weights!r}")
+        if self.tie_weights and self.embed_dim != self.hidden_size:
+            raise ValueError(f"tie_weights=True shares one (|V|, d) table between input and "
+                             f"output, so embed_dim must equal hidden_size; got embed_dim="
+                             f"{self.embed_dim}, hidden_size={self.hidden_size}")
+
+
+State = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+class RNNLM(nn.Module):
+    """A recurrent language model: embedding → recurrent layer(s) → linear layer to ``|V|`` logits.
+
+    Args:
+        config: the sizes, an :class:`RNNConfig`.
+
+    Call it on ``(B, T)`` token ids (and optionally the state a previous call returned) to get
+    ``(logits, state)``: ``(B, T, |V|)`` next-token logits at every position and the final
+    state (``(L, B, H)`` for a vanilla RNN), which :func:`lmkit.train.fit` carries from one
+    batch to the next. :meth:`token_logprobs`, :meth:`perplexity` and :meth:`bits_per_char`
+    score a whole stream.
+    """
+
+    def __init__(self, config: RNNConfig) -> None:
+        super().__init__()
+        if not isinstance(config, RNNConfig):
+            raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}; write "
+                            f"RNNLM(RNNConfig(vocab_size=len(vocab), hidden_size=128))")
+        self.config = c = config
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim)                         # E
+        self.rnn = RECURRENT_LAYERS[c.cell](c.embed_dim, c.hidden_size, c.num_layers,
+                                            c.nonlinearity, c.dropout if c.num_layers > 1
+                                            else 0.0)
+        self.drop = nn.Dropout(c.dropout)
+        self.output = nn.Linear(c.hidden_size, c.vocab_size)                         # W_hy, b_y
+        if c.tie_weights:
+            self.output.weight = self.embed.weight
+
+    def _check_ids(self, x: torch.Tensor) -> None:
+        V = self.config.vocab_size
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of token ids of shape (B, T), got "
+                            f"{type(x).__name__}; use torch.tensor([ids])")
+        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(f"x must hold integer token ids (torch.long), got dtype {x.dtype}")
+        if x.dim() != 2:
+            hint = "; for one sequence use x.unsqueeze(0)" if x.dim() == 1 else ""
+            raise ValueError(f"x must have shape (B, T) (a batch of sequences of token ids), "
+                             f"got {tuple(x.shape)}{hint}")
+        if x.numel() == 0:
+            raise ValueError(f"x is empty (shape {tuple(x.shape)}): give at least one token")
+        low, high = int(x.min()), int(x.max())
+        if low < 0 or high >= V:
+            bad = high if high >= V else low
+            raise ValueError(f"x contains id {bad}, outside the model's vocabulary 0 … {V - 1}; "
+                             f"build the model with vocab_size=len(vocab) of the vocabulary "
+                             f"that encoded the data")
+
+    def _check_state(self, state: State, batch_size: int) -> None:
+        expected = (self.config.num_layers, batch_size, self.config.hidden_size)
+        parts = state if isinstance(state, tuple) else (state,)
+        for part in parts:
+            if not isinstance(part, torch.Tensor):
+                raise TypeError(f"state must be what the model returned (a tensor, or a tuple "
+                                f"of tensors for an LSTM), got {type(part).__name__}")
+            if tuple(part.shape) != expected:
+                raise ValueError(f"state has shape {tuple(part.shape)}, but this batch needs "
+                                 f"(num_layers, B, hidden_size) = {expected}; pass the state "
+                                 f"of a batch with the same B, or None to start afresh")
+
+    def init_state(self, batch_size: int) -> torch.Tensor:
+        """The all-zero initial state ``(L, B, H)`` (what ``state=None`` means)."""
+        _check_int(batch_size, "batch_size", 1)
+        p = self.output.weight
+        return p.new_zeros(self.config.num_layers, batch_size, self.config.hidden_size)
+
+    def forward(self, x: torch.Tensor, state: State | None = None
+                ) -> tuple[torch.Tensor, State]:
+        """Next-token logits at every position.
+
+        Args:
+            x: ``(B, T)`` token ids.
+            state: the state returned for the previous block of the same sequences, or
+                ``None`` to start from zeros.
+
+        Returns:
+            ``(logits, state)``: ``(B, T, |V|)`` unnormalised scores (``softmax(logits[b, t])``
+            is ``p(x_{t+1} | x_1 … x_t)``) and the final state.
+        """
+        self._check_ids(x)
+        if state is not None:
+            self._check_state(state, x.shape[0])
+        e = self.drop(self.embed(x))            # (B, T, d)
+        h, state = self.rnn(e, state)           # (B, T, H), (L, B, H)
+        logits = self.output(self.drop(h))      # (B, T, |V|)
+        return logits, state
+
+    @torch.no_grad()
+    def token_logprobs(self, stream: torch.Tensor, seq_len: int = 512) -> torch.Tensor:
+        """Score a stream: ``(N,)`` ids -> ``(N - 1,)`` log-probabilities of ``stream[1:]``.
+
+        Token ``t`` is scored given *all* the tokens before it (the stream is read in blocks of
+        ``seq_len`` steps with the state carried, which changes nothing but memory use). The
+        first token is only read, never scored: start the stream with a token that plays the
+        role of a start symbol (a newline for text, ``</s>`` for sentences). Runs without
+        gradients, in evaluation mode.
+        """
+        if not isinstance(stream, torch.Tensor):
+            stream = torch.as_tensor(stream)
+        if stream.dim() != 1 or stream.numel() < 2:
+            raise ValueError(f"stream must be a 1-D tensor of at least 2 token ids, got shape "
+                             f"{tuple(stream.shape)}")
+        _check_int(seq_len, "seq_len", 1)
+        stream = stream.to(self.output.weight.device)
+        was_training = self.training
+        self.eval()
+        out, state = [], None
+        try:
+            for start in range(0, stream.numel() - 1, seq_len):
+                block = stream[start:start + seq_len + 1]
+                x, y = block[None, :-1], block[1:]                      # (1, T), (T,)
+                logits, state = self(x, state)
+                out.append(F.log_softmax(logits[0], dim=-1).gather(1, y[:, None])[:, 0])
+        finally:
+            self.train(was_training)
+        return torch.cat(out)
+
+    def perplexity(self, stream: torch.Tensor, seq_len: int = 512) -> float:
+        """Perplexity over ``stream[1:]`` (see :meth:`token_logprobs`)."""
+        return metrics.perplexity(self.token_logprobs(stream, seq_len))
+
+    def bits_per_char(self, stream: torch.Tensor, seq_len: int = 512) -> float:
+        """Bits per token over ``stream[1:]``; for a character model, bits per character."""
+        return metrics.bits_per_char(self.token_logprobs(stream, seq_len))
