@@ -37,8 +37,12 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+# Sphinx's smartquotes turn the prose's ' and " into typographic quotes; compare without them.
+_SMART = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", text.translate(_SMART)).strip()
 
 
 def page_text(path) -> str:
