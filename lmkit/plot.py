@@ -116,8 +116,15 @@ def training_curves(history: History | Mapping[str, History], *, metric: str = "
         if h.valid_loss:
             ax.plot(_x(h, h.eval_step, x), y(h.valid_loss), "o--", color=color, markersize=4,
                     label=f"{name}validation")
-    ax.set_xlabel({"step": "training step", "epoch": "epoch", "seconds": "seconds"}[x])
-    ax.set_ylabel("perplexity" if metric == "perplexity" else "cross-entropy (nats/token)")
+    return _finish(ax, {"step": "training step", "epoch": "epoch", "seconds": "seconds"}[x],
+                   "perplexity" if metric == "perplexity" else "cross-entropy (nats/token)",
+                   log_scale, title)
+
+
+def _finish(ax: Axes, xlabel: str, ylabel: str, log_scale: bool, title: str | None) -> Axes:
+    """Labels, optional log y-axis and title, grid and legend: the end of every curve plot."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if log_scale:
         ax.set_yscale("log")
     if title:
@@ -147,15 +154,7 @@ def gradient_norms(history: History | Mapping[str, History], *, clip: float | No
                 label=label or "gradient norm")
     if clip is not None:
         ax.axhline(clip, color="k", linestyle=":", label=f"clip = {clip:g}")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("‖gradient‖ (before clipping)")
-    if log_scale:
-        ax.set_yscale("log")
-    if title:
-        ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return ax
+    return _finish(ax, "training step", "‖gradient‖ (before clipping)", log_scale, title)
 
 
 def unrolled_rnn(steps: int = 4, *, inputs: Sequence[str] | None = None,

@@ -12,13 +12,7 @@ from lmkit.generate import greedy, next_token_distribution, sample, sample_text,
 from lmkit.models import RNNLM, FixedWindowLM, RNNConfig, WindowConfig
 from lmkit.text import Vocab
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 V = 15

@@ -13,14 +13,7 @@ from lmkit.models import RNNLM, RNNConfig, ScratchRNN
 from lmkit.models.rnn import RECURRENT_LAYERS, register_layer
 from lmkit.train import evaluate, fit
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: a second thread only adds overhead (and stalls on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def pair(D, H, L=1, nonlinearity="tanh"):

@@ -16,14 +16,7 @@ from lmkit.models import FixedWindowLM, WindowConfig
 from lmkit.text import Vocab
 from lmkit.train import History, detach_state, evaluate, fit, lm_loss
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: a second thread only adds overhead (and stalls on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CORPUS = [s.split() for s in [

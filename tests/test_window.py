@@ -10,14 +10,7 @@ from lmkit.batching import Batches, window_pairs
 from lmkit.models import FixedWindowLM, WindowConfig
 from lmkit.train import evaluate
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: a second thread only adds overhead (and stalls on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 V, K, D, H = 50, 3, 8, 16
