@@ -35,20 +35,13 @@ from typing import Literal
 
 import torch
 
+from lmkit._checks import check_int
 from lmkit.text import Vocab
 
 __all__ = ["Batches", "StreamBatches", "read_sentences", "sentence_stream", "window_pairs"]
 
 #: The token that ends every sentence in a stream (the name n-gram toolkits use).
 EOS = "</s>"
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
 
 
 def _as_stream(stream: object, name: str = "stream") -> torch.Tensor:
@@ -155,7 +148,7 @@ def window_pairs(stream: torch.Tensor | Sequence[int], window: int,
     ([[0, 0], [0, 5]], [5, 6])
     """
     stream = _as_stream(stream)
-    window = _check_positive_int(window, "window")
+    window = check_int(window, "window")
     if pad_id is not None:
         if isinstance(pad_id, bool) or not isinstance(pad_id, int) or pad_id < 0:
             raise TypeError(f"pad_id must be a token id (an int >= 0) or None, got {pad_id!r}")
@@ -204,7 +197,7 @@ class Batches:
         if inputs.shape[0] == 0:
             raise ValueError("inputs and targets are empty: there is nothing to batch")
         self.inputs, self.targets = inputs, targets
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
+        self.batch_size = check_int(batch_size, "batch_size")
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         if drop_last and len(self) == 0:
             raise ValueError(f"drop_last=True with batch_size={batch_size} > the "
@@ -268,8 +261,8 @@ class StreamBatches:
                  partition: Literal["sequential", "random"] = "sequential",
                  random_offset: bool | None = None) -> None:
         self.stream = _as_stream(stream)
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
-        self.seq_len = _check_positive_int(seq_len, "seq_len")
+        self.batch_size = check_int(batch_size, "batch_size")
+        self.seq_len = check_int(seq_len, "seq_len")
         if partition not in ("sequential", "random"):
             raise ValueError(f"partition must be 'sequential' or 'random', got {partition!r}")
         self.partition = partition

@@ -39,18 +39,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmkit import metrics
+from lmkit._checks import check_int
 
 __all__ = ["RECURRENT_LAYERS", "RNNLM", "RNNConfig", "ScratchRNN", "register_layer"]
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh, "relu": torch.relu}
-
-
-def _check_int(value: object, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
 def _check_dropout(dropout: object) -> float:
@@ -82,9 +76,9 @@ class ScratchRNN(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", dropout: float = 0.0) -> None:
         super().__init__()
-        _check_int(input_size, "input_size", 1)
-        _check_int(hidden_size, "hidden_size", 1)
-        _check_int(num_layers, "num_layers", 1)
+        check_int(input_size, "input_size", 1)
+        check_int(hidden_size, "hidden_size", 1)
+        check_int(num_layers, "num_layers", 1)
         if nonlinearity not in _ACTIVATIONS:
             raise ValueError(f"nonlinearity must be one of {sorted(_ACTIVATIONS)} (as in "
                              f"nn.RNN), got {nonlinearity!r}")
@@ -267,10 +261,10 @@ class RNNConfig:
     tie_weights: bool = False
 
     def __post_init__(self) -> None:
-        _check_int(self.vocab_size, "vocab_size", 1)
-        _check_int(self.embed_dim, "embed_dim", 1)
-        _check_int(self.hidden_size, "hidden_size", 1)
-        _check_int(self.num_layers, "num_layers", 1)
+        check_int(self.vocab_size, "vocab_size", 1)
+        check_int(self.embed_dim, "embed_dim", 1)
+        check_int(self.hidden_size, "hidden_size", 1)
+        check_int(self.num_layers, "num_layers", 1)
         if self.cell not in RECURRENT_LAYERS:
             raise ValueError(f"unknown cell {self.cell!r}; choose one of "
                              f"{', '.join(map(repr, RECURRENT_LAYERS))}")
@@ -351,7 +345,7 @@ class RNNLM(nn.Module):
 
     def init_state(self, batch_size: int) -> torch.Tensor:
         """The all-zero initial state ``(L, B, H)`` (what ``state=None`` means)."""
-        _check_int(batch_size, "batch_size", 1)
+        check_int(batch_size, "batch_size", 1)
         p = self.output.weight
         return p.new_zeros(self.config.num_layers, batch_size, self.config.hidden_size)
 
@@ -391,7 +385,7 @@ class RNNLM(nn.Module):
         if stream.dim() != 1 or stream.numel() < 2:
             raise ValueError(f"stream must be a 1-D tensor of at least 2 token ids, got shape "
                              f"{tuple(stream.shape)}")
-        _check_int(seq_len, "seq_len", 1)
+        check_int(seq_len, "seq_len", 1)
         stream = stream.to(self.output.weight.device)
         was_training = self.training
         self.eval()

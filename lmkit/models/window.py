@@ -29,16 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmkit import metrics
+from lmkit._checks import check_int
 from lmkit.batching import Batches, window_pairs
 
 __all__ = ["FixedWindowLM", "WindowConfig"]
-
-
-def _check_int(value: object, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -63,10 +57,10 @@ class WindowConfig:
     embed_init_std: float = 0.1
 
     def __post_init__(self) -> None:
-        _check_int(self.vocab_size, "vocab_size", 1)
-        _check_int(self.window, "window", 1)
-        _check_int(self.embed_dim, "embed_dim", 1)
-        _check_int(self.hidden_dim, "hidden_dim", 1)
+        check_int(self.vocab_size, "vocab_size", 1)
+        check_int(self.window, "window", 1)
+        check_int(self.embed_dim, "embed_dim", 1)
+        check_int(self.hidden_dim, "hidden_dim", 1)
         if not (isinstance(self.embed_init_std, (int, float)) and self.embed_init_std > 0):
             raise ValueError(f"embed_init_std must be a positive number, got "
                              f"{self.embed_init_std!r}")
