@@ -90,7 +90,7 @@ def table(train, valid, test) -> None:
             attr, symbol = next((a, s) for a, s in (("lambdas_", "λ"), ("delta", "δ"),
                                                      ("eps", "ε")) if hasattr(model, a))
             value = np.round(np.ravel(getattr(model, attr)), 3).tolist()
-            shown = f" ({symbol} = {value[0] if attr == 'delta' else value})"
+            shown = f" ({symbol} = {value[0] if len(value) == 1 else value})"
         print(f"| {name}{shown} | {ppl:.2f} | {sum(model.num_ngrams.values()):,} "
               f"| {seconds:.1f} |")
 

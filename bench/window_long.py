@@ -36,23 +36,23 @@ def main() -> None:
     splits = {s: read_sentences(data.load_text("ptb", s)) for s in ("train", "valid", "test")}
     vocab = Vocab((w for s in splits["train"] for w in s), specials=["<unk>", "</s>"])
     eos = vocab["</s>"]
-    streams = {s: sentence_stream(sents, vocab) for s, sents in splits.items()}
+    train_stream = sentence_stream(splits["train"], vocab)
     kn3 = ngram.KneserNey(3).fit(splits["train"])
     kn = {s: kn3.token_logprobs(splits[s]) for s in ("valid", "test")}
-    contexts, targets = window_pairs(streams["train"], window=3, pad_id=eos)
+    contexts, targets = window_pairs(train_stream, window=3, pad_id=eos)
 
     print(f"{'steps':>6} {'tokens':>10} {'tok/s':>7} {'neural':>8} {'KN3':>7} {'mixture':>8} "
           f"{'λ':>5}")
     for steps in args.steps:
         lmkit.set_seed(0)
-        model = FixedWindowLM(WindowConfig(len(vocab), window=3, embed_dim=64, hidden_dim=128))
+        model = FixedWindowLM(WindowConfig(len(vocab), window=3, embed_dim=64, hidden_dim=128),
+                              vocab=vocab)
         start = time.perf_counter()
         history = fit(model, Batches(contexts, targets, batch_size=512, shuffle=True),
                       max_steps=steps, lr=3e-3, schedule="cosine", clip=1.0, seed=0,
                       progress=False)
         seconds = time.perf_counter() - start
-        nn = {s: model.token_logprobs(streams[s], pad_id=eos).double().numpy()
-              for s in ("valid", "test")}
+        nn = {s: model.token_logprobs(splits[s]) for s in ("valid", "test")}
         lambdas = np.linspace(0.05, 0.95, 19)
         lam = float(min(lambdas, key=lambda x: metrics.perplexity(
             mixture(nn["valid"], kn["valid"], x))))

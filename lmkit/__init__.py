@@ -65,10 +65,11 @@ def set_seed(seed: int) -> None:
 
     Use it at the top of every experiment so that numbers reproduce from run to run.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    from lmkit._checks import check_seed
+
+    if seed is None:
+        raise TypeError("seed must be an int in 0 … 2**32 - 1, got None")
+    seed = check_seed(seed)
     random.seed(seed)
     import numpy as np
 

@@ -150,8 +150,7 @@ def window_pairs(stream: torch.Tensor | Sequence[int], window: int,
     stream = _as_stream(stream)
     window = check_int(window, "window")
     if pad_id is not None:
-        if isinstance(pad_id, bool) or not isinstance(pad_id, int) or pad_id < 0:
-            raise TypeError(f"pad_id must be a token id (an int >= 0) or None, got {pad_id!r}")
+        pad_id = check_int(pad_id, "pad_id", 0, hint="it is a token id, e.g. vocab['</s>']")
         stream = torch.cat([torch.full((window,), pad_id, dtype=torch.long), stream])
     if stream.numel() <= window:
         raise ValueError(f"the stream has {stream.numel()} token(s), too few for a window of "

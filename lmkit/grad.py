@@ -19,7 +19,6 @@ Two tools that chapters 5 to 7 use again and again::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,17 +26,33 @@ from typing import Any
 import torch
 from torch import nn
 
+from lmkit._checks import check_number
+
 __all__ = ["GradCheck", "grad_check", "hidden_grad_norms", "numerical_grad"]
 
 Params = Sequence[torch.Tensor] | Mapping[str, torch.Tensor] | nn.Module
 
 
 def _check_eps(eps: object) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
-        raise TypeError(f"eps must be a number, got {type(eps).__name__} ({eps!r})")
-    if not (math.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a finite number > 0, got {eps}; 1e-6 suits float64")
-    return float(eps)
+    return check_number(eps, "eps", low=0.0, low_open=True, hint="1e-6 suits float64")
+
+
+def _central_differences(flat: torch.Tensor, f: Callable[[], Any], eps: float) -> torch.Tensor:
+    """``(n,)`` float64 ``(f(x + eps·e_i) - f(x - eps·e_i)) / (2·eps)`` for each entry of ``flat``.
+
+    ``flat`` is perturbed in place, one entry at a time, and each entry is restored exactly.
+    """
+    grad = torch.empty(flat.numel(), dtype=torch.float64)
+    with torch.no_grad():
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + eps
+            plus = _scalar(f(), "f")
+            flat[i] = old - eps
+            minus = _scalar(f(), "f")
+            flat[i] = old  # restore exactly, not by subtracting eps again
+            grad[i] = (plus - minus) / (2 * eps)
+    return grad
 
 
 def _scalar(value: object, what: str) -> float:
@@ -83,18 +98,7 @@ def numerical_grad(f: Callable[[torch.Tensor], Any], x: torch.Tensor,
         raise ValueError("x is empty: there is nothing to differentiate with respect to")
     eps = _check_eps(eps)
     base = x.detach().to(torch.float64).clone()
-    flat = base.view(-1)
-    grad = torch.empty_like(flat)
-    with torch.no_grad():
-        for i in range(flat.numel()):
-            old = flat[i].item()
-            flat[i] = old + eps
-            plus = _scalar(f(base), "f")
-            flat[i] = old - eps
-            minus = _scalar(f(base), "f")
-            flat[i] = old
-            grad[i] = (plus - minus) / (2 * eps)
-    return grad.view(x.shape)
+    return _central_differences(base.view(-1), lambda: f(base), eps).view(x.shape)
 
 
 @dataclass
@@ -190,9 +194,8 @@ def grad_check(f: Callable[[], torch.Tensor], params: Params, *,
         raise TypeError(f"f must be a function without arguments that returns the loss, got "
                         f"{type(f).__name__}; wrap it: lambda: loss_fn(model(x), y)")
     eps = _check_eps(eps)
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    rtol = check_number(rtol, "rtol", low=0.0, low_open=True)
+    atol = check_number(atol, "atol", low=0.0, low_open=True)
     named = _named(params)
     tensors = [p for _, p in named]
     if grads is None:
@@ -222,18 +225,9 @@ def grad_check(f: Callable[[], torch.Tensor], params: Params, *,
                                  f"{tuple(g.shape) if isinstance(g, torch.Tensor) else g!r}")
     floor = atol / rtol
     errors: dict[str, float] = {}
-    with torch.no_grad():
-        for (name, p), g in zip(named, checked, strict=True):
-            flat = p.view(-1)
-            num = torch.empty(flat.numel(), dtype=torch.float64)
-            for i in range(flat.numel()):
-                old = flat[i].item()
-                flat[i] = old + eps
-                plus = _scalar(f(), "f")
-                flat[i] = old - eps
-                minus = _scalar(f(), "f")
-                flat[i] = old  # restore exactly, not by subtracting eps again
-                num[i] = (plus - minus) / (2 * eps)
+    for (name, p), g in zip(named, checked, strict=True):
+        num = _central_differences(p.data.view(-1), f, eps)
+        with torch.no_grad():
             g = g.detach().to(torch.float64).reshape(-1)
             scale = torch.maximum(torch.maximum(g.abs(), num.abs()),
                                   torch.tensor(floor, dtype=torch.float64))

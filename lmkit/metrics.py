@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from lmkit._checks import check_int, safe_exp
+
 __all__ = ["bits_per_char", "cross_entropy", "perplexity"]
 
 
@@ -78,7 +80,7 @@ def perplexity(logprobs: Any) -> float:
     6.000000000000001
     """
     h = cross_entropy(logprobs)
-    return math.inf if h > 709 else math.exp(h)
+    return safe_exp(h)
 
 
 def bits_per_char(logprobs: Any, num_chars: int | None = None) -> float:
@@ -96,8 +98,5 @@ def bits_per_char(logprobs: Any, num_chars: int | None = None) -> float:
     arr = _as_logprobs(logprobs)
     if num_chars is None:
         num_chars = arr.size
-    if isinstance(num_chars, bool) or not isinstance(num_chars, (int, np.integer)):
-        raise TypeError(f"num_chars must be an int, got {type(num_chars).__name__}")
-    if num_chars < 1:
-        raise ValueError(f"num_chars must be >= 1, got {num_chars}")
-    return float(-math.fsum(arr) / (int(num_chars) * math.log(2)))
+    num_chars = check_int(num_chars, "num_chars", 1)
+    return float(-math.fsum(arr) / (num_chars * math.log(2)))

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyBboxPatch
 
+from lmkit._checks import check_int
 from lmkit.train import History
 
 __all__ = ["gradient_norms", "smooth", "training_curves", "unrolled_rnn"]
@@ -177,10 +178,7 @@ def unrolled_rnn(steps: int = 4, *, inputs: Sequence[str] | None = None,
     Returns:
         The Axes: ``3 * steps + 1`` boxes (the patches) and ``3 * steps`` arrows.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__} ({steps!r})")
-    if not 1 <= steps <= 12:
-        raise ValueError(f"steps must be in 1 … 12 (a wider diagram is unreadable), got {steps}")
+    steps = check_int(steps, "steps", 1, 12, hint="a wider diagram is unreadable")
     for name, labels in (("inputs", inputs), ("targets", targets)):
         if labels is not None and len(labels) != steps:
             raise ValueError(f"{name} must hold one label per step ({steps}), got "

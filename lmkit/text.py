@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from lmkit._checks import check_int
+
 __all__ = ["SPECIALS", "Vocab", "char_tokenize", "word_tokenize"]
 
 #: The special tokens every :class:`Vocab` starts with, in this order (ids 0, 1, 2, 3).
@@ -81,21 +83,20 @@ class Vocab:
         if isinstance(tokens, str):
             raise TypeError("tokens must be an iterable of tokens, got a single str; "
                             "tokenize it first, e.g. Vocab(lmkit.text.char_tokenize(text))")
-        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
+        min_freq = check_int(min_freq, "min_freq", 1)
         specials = list(specials)
         if "<unk>" not in specials:
             raise ValueError(f"specials must contain '<unk>' (unknown tokens map to it), "
                              f"got {specials}")
         if len(set(specials)) != len(specials):
             raise ValueError(f"specials must not repeat a token, got {specials}")
-        self.counts: Counter[str] = Counter()
-        for i, tok in enumerate(tokens):
-            if not isinstance(tok, str):
-                raise TypeError(f"every token must be a str, but token {i} is "
-                                f"{type(tok).__name__} ({tok!r}); pass a flat iterable of "
-                                f"strings")
-            self.counts[tok] += 1
+        tokens = list(tokens)
+        self.counts: Counter[str] = Counter(tokens)  # counted in C: fast on a million tokens
+        if not all(isinstance(t, str) for t in self.counts):  # one check per distinct token
+            i, tok = next((i, t) for i, t in enumerate(tokens) if not isinstance(t, str))
+            raise TypeError(f"every token must be a str, but token {i} is "
+                            f"{type(tok).__name__} ({tok!r}); pass a flat iterable of "
+                            f"strings")
         kept = sorted((t for t, c in self.counts.items() if c >= min_freq and t not in specials),
                       key=lambda t: (-self.counts[t], t))
         self.specials: tuple[str, ...] = tuple(specials)
@@ -132,8 +133,7 @@ class Vocab:
             ids = ids.tolist()
         out = []
         for i in ids:
-            if isinstance(i, bool) or not isinstance(i, int):
-                raise TypeError(f"ids must be integers, got {type(i).__name__} ({i!r})")
+            i = check_int(i, "every id", None)
             if not 0 <= i < len(self.itos):
                 raise ValueError(f"id {i} is outside this vocabulary (valid ids are "
                                  f"0 … {len(self.itos) - 1})")

@@ -22,6 +22,8 @@ from typing import Any
 
 import ipywidgets
 
+from lmkit._checks import check_number
+
 __all__ = ["explore", "log_slider", "slider"]
 
 
@@ -80,14 +82,11 @@ def explore(draw: Callable[..., Any], **sliders: ipywidgets.ValueWidget) -> ipyw
 
 def _check_range(low: float, high: float) -> tuple[float, float]:
     for name, x in (("low", low), ("high", high)):
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-            raise TypeError(f"{name} must be a finite number, got {x!r}")
+        check_number(x, name)
     if not low < high:
         raise ValueError(f"need low < high, got low={low}, high={high}")
     return float(low), float(high)
 
 
 def _check_value(value: float, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"value must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
+    return check_number(value, "value", low=low, high=high)

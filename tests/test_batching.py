@@ -65,7 +65,7 @@ def test_window_pairs_with_padding_score_every_token():
 
 
 @pytest.mark.parametrize(("stream", "window", "exc", "msg"), [
-    (torch.arange(5), 0, ValueError, "window must be >= 1"),
+    (torch.arange(5), 0, ValueError, "window must be an int >= 1"),
     (torch.arange(5), 2.0, TypeError, "window must be an int"),
     (torch.arange(3), 3, ValueError, "too few"),
     (torch.arange(0), 1, ValueError, "too few"),
@@ -100,7 +100,7 @@ def test_batches_cover_every_example_once_per_epoch():
 @pytest.mark.parametrize(("inputs", "targets", "size", "exc", "msg"), [
     (torch.zeros(3, 2), torch.zeros(4), 2, ValueError, "same number of examples"),
     (torch.zeros(0, 2), torch.zeros(0), 2, ValueError, "empty"),
-    (torch.zeros(3, 2), torch.zeros(3), 0, ValueError, "batch_size must be >= 1"),
+    (torch.zeros(3, 2), torch.zeros(3), 0, ValueError, "batch_size must be an int >= 1"),
     ([[1, 2]], torch.zeros(1), 1, TypeError, "must be a torch.Tensor"),
 ])
 def test_batches_bad_input(inputs, targets, size, exc, msg):

@@ -1,5 +1,7 @@
 """lmkit.exercises: the checker's verdicts, and every known wrong answer is caught."""
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -92,6 +94,50 @@ def test_check_prints_and_never_raises(square, capsys):
 def test_evaluate_rejects_unknown_keys_loudly():
     with pytest.raises(ValueError, match="Unknown exercise 'nope'.*ch01"):
         evaluate("nope", print)
+
+
+def test_a_typo_in_a_chapters_key_names_that_chapters_exercises():
+    with pytest.raises(ValueError, match="Unknown exercise 'ch03.mixture_perplexty'") as info:
+        evaluate("ch03.mixture_perplexty", print)
+    message = str(info.value)
+    assert "Did you mean 'ch03.mixture_perplexity'?" in message
+    assert "ch03.window_params" in message and "ch01." not in message
+
+
+def _fresh_python(code: str) -> str:
+    """Run ``code`` in a new interpreter (nothing imported yet) and return what it prints."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    return done.stdout
+
+
+def test_checking_a_chapter_1_exercise_does_not_import_torch():
+    out = _fresh_python("import sys; from lmkit.exercises import check; "
+                        "check('ch01.perplexity', lambda lp: 1.0); "
+                        "print('torch' in sys.modules)")
+    assert out.splitlines()[0].startswith("❌ ch01.perplexity: case 1 is wrong."), out
+    assert out.splitlines()[-1] == "False", out
+
+
+def test_a_chapter_is_imported_when_one_of_its_exercises_is_first_checked():
+    out = _fresh_python(
+        "import math, sys\n"
+        "from lmkit.exercises import check\n"
+        "def loaded(): return sorted(m for m in sys.modules if m.startswith('lmkit.exercises.'))\n"
+        "print('torch' in sys.modules, loaded())\n"
+        "check('ch01.sequence_logprob', lambda p: math.fsum(math.log(x) for x in p))\n"
+        "check('ch02.continuation_prob', lambda s, w: 0.0)\n"
+        "print('torch' in sys.modules, loaded())\n"
+        "check('ch03.window_params', lambda v, k, d, h: v*d + h*(k*d + 1) + v*(h + 1))\n"
+        "print('torch' in sys.modules, loaded())\n")
+    lines = out.splitlines()
+    assert lines[0] == "False []", out
+    assert lines[1] == "✅ ch01.sequence_logprob: passed all 5 hidden cases.", out
+    assert lines[2].startswith("❌ ch02.continuation_prob: case 1 is wrong."), out
+    assert "False ['lmkit.exercises.ch01', 'lmkit.exercises.ch02']" in lines, out
+    assert "✅ ch03.window_params: passed all 5 hidden cases." in lines, out
+    assert lines[-1] == ("True ['lmkit.exercises.ch01', 'lmkit.exercises.ch02', "
+                         "'lmkit.exercises.ch03']"), out
 
 
 def test_close_compares_numbers_sequences_and_arrays():

@@ -66,7 +66,7 @@ def test_bad_input_is_rejected_with_a_clear_message(bad, exc, msg):
 
 
 def test_bits_per_char_rejects_bad_num_chars():
-    with pytest.raises(ValueError, match="num_chars must be >= 1"):
+    with pytest.raises(ValueError, match="num_chars must be an int >= 1"):
         bits_per_char([-1.0], num_chars=0)
     with pytest.raises(TypeError, match="num_chars must be an int"):
         bits_per_char([-1.0], num_chars=2.5)

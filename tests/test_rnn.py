@@ -10,8 +10,9 @@ from torch import nn
 from lmkit import set_seed
 from lmkit.batching import StreamBatches
 from lmkit.models import RNNLM, RNNConfig, ScratchRNN
-from lmkit.models.rnn import RECURRENT_LAYERS, register_layer
-from lmkit.train import evaluate, fit
+from lmkit.models.rnn import LAYERS
+from lmkit.text import Vocab
+from lmkit.train import fit, mean_loss
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -118,7 +119,7 @@ def test_scratch_rnn_rejects_bad_input(call, exc, msg):
 def test_scratch_rnn_rejects_bad_construction():
     with pytest.raises(ValueError, match="nonlinearity"):
         ScratchRNN(3, 4, nonlinearity="sigmoid")
-    with pytest.raises(ValueError, match="hidden_size must be >= 1"):
+    with pytest.raises(ValueError, match="hidden_size must be an int >= 1"):
         ScratchRNN(3, 0)
     with pytest.raises(ValueError, match="batch_first=False"):
         ScratchRNN.from_torch(nn.RNN(3, 4))
@@ -186,18 +187,20 @@ def test_tied_weights_share_one_table():
         RNNConfig(V, embed_dim=8, hidden_size=12, tie_weights=True)
 
 
-def test_token_logprobs_score_every_token_after_the_first_given_all_before():
-    model = lm("rnn")
-    stream = torch.randint(0, V, (50,))
-    lp = model.token_logprobs(stream, seq_len=7)        # chunked, state carried
-    assert lp.shape == (49,)
+def test_token_logprobs_score_every_token_given_all_before_across_blocks():
+    vocab = Vocab([chr(97 + i) for i in range(V - 1)], specials=["<unk>"])
+    model = RNNLM(RNNConfig(V, embed_dim=12, hidden_size=12), vocab=vocab, start="a")
+    text = [vocab.itos[int(i)] for i in torch.randint(0, V, (1200,))]   # > one scoring block
+    lp = model.token_logprobs([text])                   # chunked, state carried
+    assert lp.shape == (1200,)
+    stream = torch.tensor([vocab["a"]] + vocab.encode(text))
     model.eval()
     with torch.no_grad():
         logits, _ = model(stream[None, :-1])
-    expected = F.log_softmax(logits[0], -1).gather(1, stream[1:, None])[:, 0]
-    assert torch.allclose(lp, expected, atol=1e-5)
-    assert model.perplexity(stream) == pytest.approx(math.exp(-float(expected.mean())), rel=1e-5)
-    assert model.bits_per_char(stream) == pytest.approx(-float(expected.mean()) / math.log(2),
+    expected = F.log_softmax(logits[0], -1).gather(1, stream[1:, None])[:, 0].double()
+    assert torch.allclose(torch.from_numpy(lp), expected, atol=1e-5)
+    assert model.perplexity([text]) == pytest.approx(math.exp(-float(expected.mean())), rel=1e-5)
+    assert model.bits_per_char([text]) == pytest.approx(-float(expected.mean()) / math.log(2),
                                                         rel=1e-5)
 
 
@@ -211,14 +214,14 @@ def test_rnnlm_trains_with_fit_carrying_the_state():
     batches = StreamBatches(stream, batch_size=4, seq_len=5)
     assert batches.sequential
     model = lm("rnn", d=8, H=32)
-    before = evaluate(model, batches)
+    before = mean_loss(model, batches)
     history = fit(model, batches, epochs=6, lr=2e-2, progress=False)
     assert history.steps == 6 * len(batches) and history.stop_reason == "epochs"
     assert history.train_loss[-1] < 0.1 * history.train_loss[0]
-    after = evaluate(model, batches)
+    after = mean_loss(model, batches)
     assert after < 0.05 * before and after < 0.1, (before, after)
     # without the carried state, blocks that start at an "a" lose their context
-    no_carry = evaluate(model, batches, carry_state=False)
+    no_carry = mean_loss(model, batches, carry_state=False)
     assert no_carry > after + 0.1, (after, no_carry)
 
 
@@ -249,18 +252,12 @@ def test_rnnlm_rejects_bad_input():
         RNNConfig(20.0)
 
 
-def test_a_registered_layer_is_usable_by_name():
-    name = "test-gru"
-
-    def gru(d, h, layers, nonlinearity, dropout):
-        return nn.GRU(d, h, layers, dropout=dropout, batch_first=True)
-
-    register_layer(name, gru)
-    try:
-        model = lm(name)
-        logits, state = model(torch.randint(0, V, (2, 3)))
-        assert logits.shape == (2, 3, V) and state.shape == (1, 2, 12)
-        with pytest.raises(ValueError, match="already registered"):
-            register_layer(name, gru)
-    finally:
-        RECURRENT_LAYERS.pop(name)
+def test_a_layer_of_ones_own_replaces_the_named_cell():
+    gru = nn.GRU(12, 12, batch_first=True)
+    model = RNNLM(RNNConfig(V, embed_dim=12, hidden_size=12), layer=gru)
+    assert model.rnn is gru
+    logits, state = model(torch.randint(0, V, (2, 3)))
+    assert logits.shape == (2, 3, V) and state.shape == (1, 2, 12)
+    with pytest.raises(TypeError, match="nn.Module"):
+        RNNLM(RNNConfig(V), layer="gru")
+    assert set(LAYERS) == {"scratch", "rnn"}  # a fixed mapping: nothing registers globally

@@ -85,5 +85,5 @@ def test_encode_and_decode_reject_bad_input():
         v.encode("ab")
     with pytest.raises(ValueError, match="outside this vocabulary"):
         v.decode([len(v)])
-    with pytest.raises(TypeError, match="integers"):
+    with pytest.raises(TypeError, match="must be an int"):
         v.decode([1.5])

@@ -1,4 +1,5 @@
-"""lmkit.train: the one training loop: learning, budgets, seeds, TBPTT, divergence, errors."""
+"""lmkit.train: the one training loop and its step: learning, budgets, seeds, TBPTT, the
+recurrent declaration, divergence, errors."""
 
 import copy
 import math
@@ -14,7 +15,7 @@ from lmkit import set_seed
 from lmkit.batching import Batches, StreamBatches, sentence_stream, window_pairs
 from lmkit.models import FixedWindowLM, WindowConfig
 from lmkit.text import Vocab
-from lmkit.train import History, detach_state, evaluate, fit, lm_loss
+from lmkit.train import History, StepResult, detach_state, fit, lm_loss, mean_loss, train_step
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -41,7 +42,8 @@ def window_setup(data, seed=0, batch_size=32):
 
 
 class TinyGRULM(nn.Module):
-    """A minimal recurrent LM with the interface fit expects: model(x, state) -> (logits, state).
+    """A minimal recurrent LM with the interface fit expects: it declares ``recurrent = True``
+    and maps ``model(x, state) -> (logits, state)``.
 
     It records the state each call received and returned, so the tests can see what fit
     carried from batch to batch.
@@ -55,6 +57,8 @@ class TinyGRULM(nn.Module):
         self.received: list = []
         self.returned: list = []
 
+    recurrent = True
+
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None):
         self.received.append(state)
         h, state = self.rnn(self.embed(x), state)  # (B, T, H), (1, B, H)
@@ -64,7 +68,7 @@ class TinyGRULM(nn.Module):
 
 def test_fit_reduces_the_loss_on_a_tiny_corpus(data):
     model, train, valid = window_setup(data)
-    before = evaluate(model, valid)
+    before = mean_loss(model, valid)
     history = fit(model, train, valid, epochs=4, lr=1e-2, progress=False)
     assert isinstance(history, History) and history.stop_reason == "epochs"
     assert history.steps == 4 * len(train) and len(history.valid_loss) == 4
@@ -74,6 +78,7 @@ def test_fit_reduces_the_loss_on_a_tiny_corpus(data):
     assert sum(last) < 0.5 * sum(first)
     assert history.num_tokens == 4 * len(data[1])
     assert history.valid_perplexity == [math.exp(v) for v in history.valid_loss]
+    assert history.valid_bits == pytest.approx([math.log2(p) for p in history.valid_perplexity])
     assert len(history.grad_norm) == len(history.lr) == len(history.seconds) == history.steps
     assert history.tokens_per_second > 0
     assert "valid perplexity" in repr(history) and "finished 4 epoch(s)" in history.message
@@ -209,7 +214,7 @@ def test_random_partition_starts_every_batch_fresh(data):
     assert model.received == [None] * 5
 
 
-def test_evaluate_carries_the_state_over_sequential_batches(data):
+def test_mean_loss_carries_the_state_over_sequential_batches(data):
     model, batches = rnn_setup(data)
     total, count, state = 0.0, 0, None
     with torch.no_grad():
@@ -218,8 +223,8 @@ def test_evaluate_carries_the_state_over_sequential_batches(data):
             total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
                                      reduction="sum").item()
             count += y.numel()
-    assert evaluate(model, batches) == pytest.approx(total / count, rel=1e-6)
-    assert evaluate(model, batches, carry_state=False) != pytest.approx(total / count)
+    assert mean_loss(model, batches) == pytest.approx(total / count, rel=1e-6)
+    assert mean_loss(model, batches, carry_state=False) != pytest.approx(total / count)
     h = fit(model, batches, batches, max_steps=3, progress=False)
     assert len(h.valid_loss) == 1 and math.isfinite(h.valid_loss[0])
 
@@ -235,6 +240,158 @@ def test_detach_state_handles_tensors_tuples_and_none():
     assert not detach_state({"h": h})["h"].requires_grad
     with pytest.raises(TypeError, match="recurrent state"):
         detach_state(3.0)
+
+
+# --- one training step ----------------------------------------------------------------------
+
+def test_one_train_step_lowers_the_loss_on_a_tiny_problem(data):
+    model, train, _ = window_setup(data)
+    batch = next(iter(train))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    with torch.no_grad():
+        before = lm_loss(model(batch[0]), batch[1]).item()
+    step = train_step(model, batch, opt, clip=None)
+    assert isinstance(step, StepResult) and step.updated
+    assert step.loss == pytest.approx(before, rel=1e-6)  # the loss before the update
+    assert step.tokens == batch[1].numel() and step.state is None
+    with torch.no_grad():
+        assert lm_loss(model(batch[0]), batch[1]).item() < before
+
+
+def test_train_step_returns_the_norm_before_clipping_and_clips_the_update(data):
+    model, train, _ = window_setup(data)
+    batch = next(iter(train))
+    twin = copy.deepcopy(model)
+    lm_loss(twin(batch[0]), batch[1]).backward()
+    raw = torch.cat([p.grad.reshape(-1) for p in twin.parameters()]).norm().item()
+    before = [p.detach().clone() for p in model.parameters()]
+    step = train_step(model, batch, torch.optim.SGD(model.parameters(), lr=1.0), clip=1e-3)
+    assert step.grad_norm == pytest.approx(raw, rel=1e-5) and raw > 1e-2
+    moved = torch.cat([(p.detach() - b).reshape(-1)
+                       for p, b in zip(model.parameters(), before, strict=True)])
+    assert moved.norm().item() == pytest.approx(1e-3, rel=1e-3)  # SGD moved by lr · clip
+    after = [p.grad.norm() for p in model.parameters()]
+    assert torch.stack(after).norm().item() == pytest.approx(1e-3, rel=1e-3)  # clipped grads
+
+
+def test_train_step_carries_a_detached_state(data):
+    model, train = rnn_setup(data)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    batches = iter(train)
+    first = train_step(model, next(batches), opt)
+    assert first.state.shape == (1, 4, 12)
+    assert not first.state.requires_grad and first.state.grad_fn is None
+    assert model.returned[-1].requires_grad                     # the model's own was in a graph
+    assert torch.equal(first.state, model.returned[-1].detach())
+    second = train_step(model, next(batches), opt, state=first.state)  # no "backward twice"
+    assert model.received[-1] is first.state and second.updated
+
+
+def test_train_step_refuses_a_nan_or_too_large_loss_and_keeps_the_weights(data):
+    model, train, _ = window_setup(data)
+    batch = next(iter(train))
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    step = train_step(model, batch, opt, max_loss=0.01)  # every loss is above 0.01 nats
+    assert not step.updated and step.loss > 0.01
+    step = train_step(Breaks(model, at=1), batch, opt)
+    assert not step.updated and math.isnan(step.loss)
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before, strict=True))
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "msg"), [
+    ({"optimizer": "sgd"}, TypeError, "optimizer must be a torch.optim.Optimizer"),
+    ({"clip": -1.0}, ValueError, "clip must be"),
+    ({"clip": "1"}, TypeError, "clip must be a number"),
+    ({"max_loss": None}, TypeError, "max_loss must be a number"),
+    ({"batch": "xy"}, TypeError, r"\(inputs, targets\) pair"),
+    ({"state": torch.zeros(1)}, ValueError, "is not recurrent"),
+])
+def test_train_step_rejects_bad_input(data, kwargs, exc, msg):
+    model, train, _ = window_setup(data)
+    args = {"batch": next(iter(train)), "optimizer": torch.optim.SGD(model.parameters(), lr=1)}
+    args.update(kwargs)
+    with pytest.raises(exc, match=msg):
+        train_step(model, args.pop("batch"), args.pop("optimizer"), **args)
+
+
+# --- how a model declares that it is recurrent ----------------------------------------------
+
+class WithAttention(nn.Module):
+    """Returns ``(logits, attention weights)``, as a sequence-to-sequence model does: a tuple
+    that is *not* ``(logits, state)``."""
+
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, 8)
+        self.out = nn.Linear(8, vocab_size)
+
+    def forward(self, x: torch.Tensor):
+        e = self.embed(x)                                          # (B, T, 8)
+        attention = torch.softmax(e @ e.transpose(1, 2), dim=-1)  # (B, T, T)
+        return self.out(attention @ e), attention                 # (B, T, V), (B, T, T)
+
+
+def test_a_tuple_output_without_the_declaration_is_an_error(data):
+    vocab, stream = data
+    model = WithAttention(len(vocab))
+    batches = StreamBatches(stream, batch_size=4, seq_len=6)
+    for call in (lambda: fit(model, batches, max_steps=1, progress=False),
+                 lambda: mean_loss(model, batches),
+                 lambda: train_step(model, next(iter(batches)),
+                                    torch.optim.SGD(model.parameters(), lr=0.1))):
+        with pytest.raises(TypeError, match=r"set recurrent = True on the model class if it "
+                                            r"carries a state .*or return only the logits"):
+            call()
+
+
+def test_the_declaration_makes_fit_carry_the_state(data):
+    vocab, stream = data
+
+    class Declared(TinyGRULM):
+        recurrent = True
+
+    class Undeclared(TinyGRULM):
+        recurrent = False
+
+    batches = StreamBatches(stream, batch_size=4, seq_len=6)
+    model = Declared(len(vocab))
+    fit(model, batches, max_steps=3, progress=False)
+    assert model.received[0] is None and model.received[1] is not None  # carried
+    assert torch.equal(model.received[2], model.returned[1].detach())
+    with pytest.raises(TypeError, match="set recurrent = True"):
+        fit(Undeclared(len(vocab)), batches, max_steps=3, progress=False)
+    instance = Undeclared(len(vocab))
+    instance.recurrent = True  # declared on an instance works too
+    fit(instance, batches, max_steps=2, progress=False)
+    assert instance.received[1] is not None
+
+
+def test_a_submodule_named_recurrent_is_not_a_declaration(data):
+    vocab, _ = data
+
+    class Feedforward(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.recurrent = nn.Linear(2, len(vocab))  # truthy, but not the flag
+
+        def forward(self, x):
+            return self.recurrent(x.float())
+
+    x, y = torch.zeros(3, 2, dtype=torch.long), torch.zeros(3, dtype=torch.long)
+    h = fit(Feedforward(), [(x, y)], max_steps=1, progress=False)
+    assert h.steps == 1
+
+
+def test_a_declared_model_must_return_logits_and_state(data):
+    vocab, stream = data
+
+    class LogitsOnly(TinyGRULM):
+        def forward(self, x, state=None):
+            return super().forward(x, state)[0]
+
+    with pytest.raises(TypeError, match=r"recurrent = True, so it must return \(logits, state"):
+        fit(LogitsOnly(len(vocab)), StreamBatches(stream, 4, 6), max_steps=1, progress=False)
 
 
 # --- divergence and interruption -----------------------------------------------------------
@@ -275,6 +432,16 @@ def test_exploding_loss_stops_before_nan(data):
     assert "diverge_factor" in h.message or "nan" in h.message or "inf" in h.message
 
 
+def test_infinite_gradient_norm_stops_before_the_update(data):
+    model, train, _ = window_setup(data)
+    model.embed.weight.register_hook(lambda g: g * math.inf)  # a finite loss, an inf gradient
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.warns(RuntimeWarning, match="diverged at step 1: the gradient norm was"):
+        h = fit(model, train, epochs=1, progress=False)
+    assert h.diverged and h.steps == 0 and "clip harder (clip=1)" in h.message
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before, strict=True))
+
+
 def test_interrupt_returns_the_history_so_far(data):
     model, train, valid = window_setup(data)
     h = fit(Breaks(model, at=3, error=KeyboardInterrupt()), train, valid, epochs=1,
@@ -304,13 +471,22 @@ def test_mismatched_vocabulary_between_data_and_model(data):
     ([], {}, ValueError, "no batches"),
     ("iterator", {}, TypeError, "iterator"),
     (torch.zeros(3), {}, TypeError, "re-iterable"),
-    ("ok", {"epochs": 0}, ValueError, "epochs must be > 0"),
+    ("ok", {"epochs": 0}, ValueError, "epochs must be an int >= 1, got 0"),
     ("ok", {"epochs": 1.5}, TypeError, "epochs must be an int"),
-    ("ok", {"max_steps": -1}, ValueError, "max_steps must be > 0"),
-    ("ok", {"time_budget": 0}, ValueError, "time_budget must be > 0"),
-    ("ok", {"clip": 0.0}, ValueError, "clip must be > 0"),
+    ("ok", {"max_steps": -1}, ValueError, "max_steps must be an int >= 1"),
+    ("ok", {"eval_every": True}, TypeError, "eval_every must be an int"),
+    ("ok", {"time_budget": 0}, ValueError, "time_budget must be a finite number > 0, got 0.0"),
+    ("ok", {"time_budget": "1 min"}, TypeError, "time_budget must be a number"),
+    ("ok", {"clip": 0.0}, ValueError, "clip must be a finite number > 0.*None for no clipping"),
+    ("ok", {"lr": -1e-3}, ValueError, "lr must be"),
     ("ok", {"lr": 1e-3, "optimizer": "opt"}, ValueError, "give lr or optimizer"),
+    ("ok", {"optimizer": "adam"}, TypeError, "optimizer must be a torch.optim.Optimizer"),
     ("ok", {"diverge_factor": 1.0}, ValueError, "diverge_factor"),
+    ("ok", {"diverge_factor": "4"}, TypeError, "diverge_factor must be a number"),
+    ("ok", {"loss_fn": "cross_entropy"}, TypeError, "loss_fn must be a function"),
+    ("ok", {"carry_state": 1}, TypeError, "carry_state must be True or False"),
+    ("ok", {"seed": -1}, ValueError, "seed must be an int"),
+    ("ok", {"progress": "yes"}, TypeError, "progress must be True or False"),
     ([(torch.zeros(2, 2, dtype=torch.long),)], {}, TypeError, r"\(inputs, targets\) pair"),
     ([(torch.zeros(2, 2, dtype=torch.long), torch.zeros(2))], {}, TypeError,
      "targets must be integer"),
@@ -324,7 +500,19 @@ def test_fit_rejects_bad_input(data, train, kwargs, exc, msg):
     if kwargs.get("optimizer") == "opt":
         kwargs = {**kwargs, "optimizer": torch.optim.SGD(model.parameters(), lr=0.1)}
     with pytest.raises(exc, match=msg):
-        fit(model, train, progress=False, **kwargs)
+        fit(model, train, **{"progress": False, **kwargs})
+
+
+def test_fit_rejects_an_epoch_without_batches(data):
+    class Empty:  # re-iterable, without a length
+        def __iter__(self):
+            return iter([])
+
+    model, _, _ = window_setup(data)
+    with pytest.raises(ValueError, match="train yielded no batches"):
+        fit(model, Empty(), max_steps=3, progress=False)
+    with pytest.raises(TypeError, match=r"batch 0 must be an \(inputs, targets\) pair"):
+        mean_loss(model, [torch.zeros(3)])
 
 
 def test_fit_rejects_a_non_module():
@@ -332,7 +520,9 @@ def test_fit_rejects_a_non_module():
         fit(lambda x: x, [(torch.zeros(1), torch.zeros(1))])
 
 
-def test_evaluate_rejects_empty_batches(data):
+def test_mean_loss_rejects_empty_batches_and_non_modules(data):
     model, _, _ = window_setup(data)
     with pytest.raises(ValueError, match="empty"):
-        evaluate(model, [])
+        mean_loss(model, [])
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        mean_loss(lambda x: x, [])

@@ -28,8 +28,8 @@ def test_log_slider_is_evenly_spaced_in_log10_and_defaults_to_the_geometric_mean
 @pytest.mark.parametrize(("make", "exc", "msg"), [
     (lambda: log_slider(0.0, 1.0), ValueError, "low > 0"),
     (lambda: slider(2, 1), ValueError, "low < high"),
-    (lambda: slider(0, 1, value=3), ValueError, r"in \[0.0, 1.0\]"),
-    (lambda: slider("0", 1), TypeError, "finite number"),
+    (lambda: slider(0, 1, value=3), ValueError, r"in \[0, 1\]"),
+    (lambda: slider("0", 1), TypeError, "must be a number"),
     (lambda: explore(lambda x: x), ValueError, "at least one slider"),
     (lambda: explore(lambda x: x, y=slider(0, 1)), ValueError, "no parameter named y"),
     (lambda: explore(lambda x: x, x=0.5), TypeError, "ipywidgets widget"),

@@ -16,13 +16,20 @@ The checker never raises into the notebook, so "Run all" always runs to the end.
 reference solutions and known wrong answers live in one module per chapter (``ch01.py``, …);
 the test-suite runs every solution printed in the book and every known wrong answer through
 :func:`evaluate`, so solutions and checkers cannot drift apart.
+
+A chapter's module is imported the first time one of its exercises is checked (``"ch03.…"``
+imports ``lmkit.exercises.ch03``), so ``from lmkit.exercises import check`` stays fast and does
+not import PyTorch in chapters that do not use it; :func:`registry` imports every chapter.
 """
 
 from __future__ import annotations
 
 import copy
 import ctypes
+import difflib
+import importlib
 import math
+import pkgutil
 import signal
 import threading
 import time
@@ -86,8 +93,46 @@ def register(exercise: Exercise) -> Exercise:
 
 
 def registry() -> dict[str, Exercise]:
-    """All registered exercises, by key."""
+    """All exercises of every chapter, by key (imports every chapter's module)."""
+    for chapter in _chapters():
+        _load_chapter(chapter)
     return dict(_REGISTRY)
+
+
+def _chapters() -> list[str]:
+    """The names of this package's chapter modules, ``["ch01", "ch02", …]``, without importing
+    them."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__)
+                  if m.name.startswith("ch") and m.name[2:].isdigit())
+
+
+def _load_chapter(chapter: str) -> None:
+    """Import ``lmkit.exercises.<chapter>``, which registers its exercises (once: Python caches
+    the module, so a second call does nothing)."""
+    importlib.import_module(f"{__name__}.{chapter}")
+
+
+def _lookup(key: str) -> Exercise:
+    """The exercise ``key``, importing its chapter's module on first use.
+
+    Raises:
+        ValueError: no exercise is called ``key``; the message lists the keys that exist (of the
+            key's chapter if it names one, of every chapter otherwise) and the nearest match.
+    """
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    chapter = key.partition(".")[0] if isinstance(key, str) else ""
+    if chapter in _chapters():
+        _load_chapter(chapter)
+        if key in _REGISTRY:
+            return _REGISTRY[key]
+        known = sorted(k for k in _REGISTRY if k.partition(".")[0] == chapter)
+    else:
+        known = sorted(registry())
+    near = difflib.get_close_matches(key, known, n=1) if isinstance(key, str) else []
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    raise ValueError(f"Unknown exercise {key!r}.{hint} Known exercises: "
+                     f"{', '.join(known) or 'none'}")
 
 
 def close(got: Any, expected: Any, rel: float = 1e-6, abs_tol: float = 1e-9) -> bool:
@@ -187,10 +232,7 @@ def evaluate(key: str, fn: Callable[..., Any]) -> Verdict:
     Raises:
         ValueError: ``key`` names no exercise (a typo in the notebook, not the learner's fault).
     """
-    if key not in _REGISTRY:
-        raise ValueError(f"Unknown exercise {key!r}. Known exercises: "
-                         f"{', '.join(sorted(_REGISTRY)) or 'none'}")
-    ex = _REGISTRY[key]
+    ex = _lookup(key)
     name = getattr(fn, "__name__", "your function")
     if not callable(fn):
         return Verdict("failed", f"❌ {key}: expected a function, got {type(fn).__name__}. "
@@ -235,16 +277,3 @@ def check(key: str, fn: Callable[..., Any]) -> None:
         print(f"⚠️ {exc}")
         return
     print(verdict)
-
-
-def _register_chapters() -> None:
-    """Import every ``chNN`` module of this package; each registers its exercises on import."""
-    import importlib
-    import pkgutil
-
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-        if module.startswith("ch") and module[2:].isdigit():
-            importlib.import_module(f"{__name__}.{module}")
-
-
-_register_chapters()

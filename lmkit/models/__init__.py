@@ -1,14 +1,30 @@
-"""The book's neural language models, one module per model family.
+"""The book's language models: the contract they share and the neural models, one module each.
 
+- :mod:`lmkit.models.base`    the language-model contract (:class:`LanguageModel`), which the
+  n-gram models of :mod:`lmkit.ngram` and every neural model follow
+- :mod:`lmkit.models.neural`  the one shared implementation of the contract for neural models
 - :mod:`lmkit.models.window`  the fixed-window neural LM of Bengio et al. (2003), chapter 3
 - :mod:`lmkit.models.rnn`     the vanilla RNN written out step by step and the RNN LM, chapter 4
 
-Every model is a batch-first ``torch.nn.Module`` that maps token ids to next-token logits.
-Recurrent models (chapter 4 on) also take and return a hidden state, ``model(x, state) ->
-(logits, state)``, which :func:`lmkit.train.fit` carries across batches for truncated BPTT.
+The neural models are imported on first use, so ``lmkit.ngram`` (which needs only the contract)
+loads without PyTorch.
 """
 
-from lmkit.models.rnn import RNNLM, RNNConfig, ScratchRNN
-from lmkit.models.window import FixedWindowLM, WindowConfig
+from __future__ import annotations
 
-__all__ = ["FixedWindowLM", "RNNConfig", "RNNLM", "ScratchRNN", "WindowConfig"]
+import importlib
+from typing import Any
+
+from lmkit.models.base import LanguageModel, NotFittedError
+
+__all__ = ["FixedWindowLM", "LanguageModel", "NeuralLM", "NotFittedError", "RNNConfig", "RNNLM",
+           "ScratchRNN", "WindowConfig"]
+
+_LAZY = {"FixedWindowLM": "window", "WindowConfig": "window", "RNNLM": "rnn",
+         "RNNConfig": "rnn", "ScratchRNN": "rnn", "NeuralLM": "neural"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"lmkit.models.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'lmkit.models' has no attribute {name!r}")

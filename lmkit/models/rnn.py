@@ -23,9 +23,9 @@ The language model :class:`RNNLM` is embedding → recurrent layer → linear la
 >>> tuple(logits.shape), tuple(state.shape)                        # (B, T, |V|), (L, B, H)
 ((4, 10, 60), (1, 4, 32))
 
-The recurrent layer is chosen by name from :data:`RECURRENT_LAYERS` (``"scratch"``: this
-module's :class:`ScratchRNN`, ``"rnn"``: ``torch.nn.RNN``); later chapters register their cells
-(LSTM, GRU) there with :func:`register_layer`, and :class:`RNNLM` uses them unchanged.
+The recurrent layer is chosen by name from :data:`LAYERS` (``"scratch"``: this module's
+:class:`ScratchRNN`, ``"rnn"``: ``torch.nn.RNN``), or passed in as a module of your own
+(``RNNLM(config, layer=nn.GRU(d, H, batch_first=True))``); :class:`RNNLM` uses it unchanged.
 """
 
 from __future__ import annotations
@@ -38,20 +38,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lmkit import metrics
-from lmkit._checks import check_int
+from lmkit._checks import check_bool, check_ids, check_int, check_probability
+from lmkit.models.neural import NeuralLM
+from lmkit.text import Vocab
 
-__all__ = ["RECURRENT_LAYERS", "RNNLM", "RNNConfig", "ScratchRNN", "register_layer"]
+__all__ = ["LAYERS", "RNNLM", "RNNConfig", "ScratchRNN"]
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh, "relu": torch.relu}
-
-
-def _check_dropout(dropout: object) -> float:
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-            or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
-    return float(dropout)
 
 
 class ScratchRNN(nn.Module):
@@ -84,7 +78,7 @@ class ScratchRNN(nn.Module):
                              f"nn.RNN), got {nonlinearity!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.nonlinearity = nonlinearity
-        self.dropout = _check_dropout(dropout)
+        self.dropout = check_probability(dropout, "dropout", below_one=True)
         for layer in range(num_layers):
             d_in = input_size if layer == 0 else hidden_size
             self.register_parameter(f"weight_ih_l{layer}",
@@ -197,13 +191,7 @@ class ScratchRNN(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------
-# The registry of recurrent layers
-
-#: ``factory(input_size, hidden_size, num_layers, nonlinearity, dropout) -> nn.Module``: a
-#: batch-first layer called as ``layer(x (B, T, D), state or None) -> (outputs (B, T, H),
-#: state)``, the interface of ``nn.RNN``, ``nn.GRU`` and ``nn.LSTM``.
-LayerFactory = Callable[[int, int, int, str, float], nn.Module]
-
+# The recurrent layers an RNNLM can use by name
 
 def _torch_rnn(input_size: int, hidden_size: int, num_layers: int, nonlinearity: str,
                dropout: float) -> nn.Module:
@@ -211,24 +199,11 @@ def _torch_rnn(input_size: int, hidden_size: int, num_layers: int, nonlinearity:
                   dropout=dropout, batch_first=True)
 
 
-#: The recurrent layers :class:`RNNLM` can use, by the name given as ``RNNConfig(cell=...)``.
-RECURRENT_LAYERS: dict[str, LayerFactory] = {"scratch": ScratchRNN, "rnn": _torch_rnn}
-
-
-def register_layer(name: str, factory: LayerFactory) -> None:
-    """Make a recurrent layer available as ``RNNConfig(cell=name)``.
-
-    ``factory(input_size, hidden_size, num_layers, nonlinearity, dropout)`` must return a
-    batch-first module with ``nn.RNN``'s calling convention (see :data:`LayerFactory`). A cell
-    without a choice of nonlinearity (LSTM, GRU) ignores that argument.
-    """
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"name must be a non-empty str, got {name!r}")
-    if name in RECURRENT_LAYERS:
-        raise ValueError(f"a recurrent layer named {name!r} is already registered")
-    if not callable(factory):
-        raise TypeError(f"factory must be callable, got {type(factory).__name__}")
-    RECURRENT_LAYERS[name] = factory
+#: ``RNNConfig(cell=name)``: ``factory(input_size, hidden_size, num_layers, nonlinearity,
+#: dropout)`` for each of lmkit's own layers. A layer of your own goes in as
+#: ``RNNLM(config, layer=module)`` instead.
+LAYERS: dict[str, Callable[[int, int, int, str, float], nn.Module]] = {
+    "scratch": ScratchRNN, "rnn": _torch_rnn}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -242,8 +217,8 @@ class RNNConfig:
         vocab_size: ``|V|``, the number of token ids (``len(vocab)``).
         embed_dim: ``d``, the size of a token's embedding vector (the RNN's input size).
         hidden_size: ``H``, the size of the hidden state.
-        cell: the recurrent layer, a key of :data:`RECURRENT_LAYERS` (``"scratch"`` or
-            ``"rnn"``; later chapters add more).
+        cell: the recurrent layer, a key of :data:`LAYERS`: ``"scratch"`` (:class:`ScratchRNN`)
+            or ``"rnn"`` (``nn.RNN``).
         num_layers: ``L``, stacked recurrent layers.
         nonlinearity: ``"tanh"`` or ``"relu"`` for the vanilla RNN cells.
         dropout: dropout on the embeddings, between layers and before the output layer.
@@ -265,15 +240,15 @@ class RNNConfig:
         check_int(self.embed_dim, "embed_dim", 1)
         check_int(self.hidden_size, "hidden_size", 1)
         check_int(self.num_layers, "num_layers", 1)
-        if self.cell not in RECURRENT_LAYERS:
+        if self.cell not in LAYERS:
             raise ValueError(f"unknown cell {self.cell!r}; choose one of "
-                             f"{', '.join(map(repr, RECURRENT_LAYERS))}")
+                             f"{', '.join(map(repr, LAYERS))}, or pass a layer of your own: "
+                             f"RNNLM(config, layer=my_layer)")
         if self.nonlinearity not in _ACTIVATIONS:
             raise ValueError(f"nonlinearity must be one of {sorted(_ACTIVATIONS)}, got "
                              f"{self.nonlinearity!r}")
-        _check_dropout(self.dropout)
-        if not isinstance(self.tie_weights, bool):
-            raise TypeError(f"tie_weights must be True or False, got {self.tie_weights!r}")
+        check_probability(self.dropout, "dropout", below_one=True)
+        check_bool(self.tie_weights, "tie_weights")
         if self.tie_weights and self.embed_dim != self.hidden_size:
             raise ValueError(f"tie_weights=True shares one (|V|, d) table between input and "
                              f"output, so embed_dim must equal hidden_size; got embed_dim="
@@ -283,53 +258,60 @@ class RNNConfig:
 State = torch.Tensor | tuple[torch.Tensor, ...]
 
 
-class RNNLM(nn.Module):
+class RNNLM(NeuralLM):
     """A recurrent language model: embedding → recurrent layer(s) → linear layer to ``|V|`` logits.
 
     Args:
         config: the sizes, an :class:`RNNConfig`.
+        vocab: the :class:`~lmkit.text.Vocab` that encoded the training data (needed for the
+            language-model verbs on texts: ``perplexity``, ``generate``, …).
+        start: the token read before a text starts (default ``"</s>"``; ``"\n"`` for a
+            character model whose texts start at a line start).
+        layer: a recurrent layer of your own instead of ``config.cell``: a batch-first module
+            called as ``layer(x (B, T, d), state or None) -> (outputs (B, T, H), state)`` (the
+            convention of ``nn.RNN``, ``nn.GRU`` and ``nn.LSTM``), with ``d = embed_dim`` and
+            ``H = hidden_size``.
 
     Call it on ``(B, T)`` token ids (and optionally the state a previous call returned) to get
     ``(logits, state)``: ``(B, T, |V|)`` next-token logits at every position and the final
-    state (``(L, B, H)`` for a vanilla RNN), which :func:`lmkit.train.fit` carries from one
-    batch to the next. :meth:`token_logprobs`, :meth:`perplexity` and :meth:`bits_per_char`
-    score a whole stream.
+    state (``(L, B, H)`` for a vanilla RNN, a tuple for an LSTM), which :func:`lmkit.train.fit`
+    carries from one batch to the next. As a :class:`~lmkit.models.base.LanguageModel` it
+    scores texts of tokens given everything before them and samples them.
     """
 
-    def __init__(self, config: RNNConfig) -> None:
+    recurrent = True
+
+    def __init__(self, config: RNNConfig, vocab: Vocab | None = None, start: str | None = None,
+                 layer: nn.Module | None = None) -> None:
         super().__init__()
         if not isinstance(config, RNNConfig):
             raise TypeError(f"config must be an RNNConfig, got {type(config).__name__}; write "
                             f"RNNLM(RNNConfig(vocab_size=len(vocab), hidden_size=128))")
+        if layer is not None and not isinstance(layer, nn.Module):
+            raise TypeError(f"layer must be an nn.Module (e.g. nn.GRU(d, H, batch_first=True)), "
+                            f"got {type(layer).__name__}")
         self.config = c = config
+        self._set_vocab(vocab, start, c.vocab_size)
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim)                         # E
-        self.rnn = RECURRENT_LAYERS[c.cell](c.embed_dim, c.hidden_size, c.num_layers,
-                                            c.nonlinearity, c.dropout if c.num_layers > 1
-                                            else 0.0)
+        self.rnn = layer if layer is not None else LAYERS[c.cell](
+            c.embed_dim, c.hidden_size, c.num_layers, c.nonlinearity,
+            c.dropout if c.num_layers > 1 else 0.0)
         self.drop = nn.Dropout(c.dropout)
         self.output = nn.Linear(c.hidden_size, c.vocab_size)                         # W_hy, b_y
         if c.tie_weights:
             self.output.weight = self.embed.weight
 
     def _check_ids(self, x: torch.Tensor) -> None:
-        V = self.config.vocab_size
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of token ids of shape (B, T), got "
                             f"{type(x).__name__}; use torch.tensor([ids])")
-        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-            raise TypeError(f"x must hold integer token ids (torch.long), got dtype {x.dtype}")
         if x.dim() != 2:
             hint = "; for one sequence use x.unsqueeze(0)" if x.dim() == 1 else ""
             raise ValueError(f"x must have shape (B, T) (a batch of sequences of token ids), "
                              f"got {tuple(x.shape)}{hint}")
         if x.numel() == 0:
             raise ValueError(f"x is empty (shape {tuple(x.shape)}): give at least one token")
-        low, high = int(x.min()), int(x.max())
-        if low < 0 or high >= V:
-            bad = high if high >= V else low
-            raise ValueError(f"x contains id {bad}, outside the model's vocabulary 0 … {V - 1}; "
-                             f"build the model with vocab_size=len(vocab) of the vocabulary "
-                             f"that encoded the data")
+        check_ids(x, self.config.vocab_size, "x")
 
     def _check_state(self, state: State, batch_size: int) -> None:
         expected = (self.config.num_layers, batch_size, self.config.hidden_size)
@@ -342,12 +324,6 @@ class RNNLM(nn.Module):
                 raise ValueError(f"state has shape {tuple(part.shape)}, but this batch needs "
                                  f"(num_layers, B, hidden_size) = {expected}; pass the state "
                                  f"of a batch with the same B, or None to start afresh")
-
-    def init_state(self, batch_size: int) -> torch.Tensor:
-        """The all-zero initial state ``(L, B, H)`` (what ``state=None`` means)."""
-        check_int(batch_size, "batch_size", 1)
-        p = self.output.weight
-        return p.new_zeros(self.config.num_layers, batch_size, self.config.hidden_size)
 
     def forward(self, x: torch.Tensor, state: State | None = None
                 ) -> tuple[torch.Tensor, State]:
@@ -369,41 +345,3 @@ class RNNLM(nn.Module):
         h, state = self.rnn(e, state)           # (B, T, H), (L, B, H)
         logits = self.output(self.drop(h))      # (B, T, |V|)
         return logits, state
-
-    @torch.no_grad()
-    def token_logprobs(self, stream: torch.Tensor, seq_len: int = 512) -> torch.Tensor:
-        """Score a stream: ``(N,)`` ids -> ``(N - 1,)`` log-probabilities of ``stream[1:]``.
-
-        Token ``t`` is scored given *all* the tokens before it (the stream is read in blocks of
-        ``seq_len`` steps with the state carried, which changes nothing but memory use). The
-        first token is only read, never scored: start the stream with a token that plays the
-        role of a start symbol (a newline for text, ``</s>`` for sentences). Runs without
-        gradients, in evaluation mode.
-        """
-        if not isinstance(stream, torch.Tensor):
-            stream = torch.as_tensor(stream)
-        if stream.dim() != 1 or stream.numel() < 2:
-            raise ValueError(f"stream must be a 1-D tensor of at least 2 token ids, got shape "
-                             f"{tuple(stream.shape)}")
-        check_int(seq_len, "seq_len", 1)
-        stream = stream.to(self.output.weight.device)
-        was_training = self.training
-        self.eval()
-        out, state = [], None
-        try:
-            for start in range(0, stream.numel() - 1, seq_len):
-                block = stream[start:start + seq_len + 1]
-                x, y = block[None, :-1], block[1:]                      # (1, T), (T,)
-                logits, state = self(x, state)
-                out.append(F.log_softmax(logits[0], dim=-1).gather(1, y[:, None])[:, 0])
-        finally:
-            self.train(was_training)
-        return torch.cat(out)
-
-    def perplexity(self, stream: torch.Tensor, seq_len: int = 512) -> float:
-        """Perplexity over ``stream[1:]`` (see :meth:`token_logprobs`)."""
-        return metrics.perplexity(self.token_logprobs(stream, seq_len))
-
-    def bits_per_char(self, stream: torch.Tensor, seq_len: int = 512) -> float:
-        """Bits per token over ``stream[1:]``; for a character model, bits per character."""
-        return metrics.bits_per_char(self.token_logprobs(stream, seq_len))
