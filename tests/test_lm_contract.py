@@ -52,6 +52,15 @@ MODELS = {
     "RNNLM-scratch": _seeded(lambda: _neural(RNNLM(
         RNNConfig(len(WORDS), embed_dim=6, hidden_size=8, cell="scratch", num_layers=2),
         vocab=WORDS))),
+    "RNNLM-lstm": _seeded(lambda: _neural(RNNLM(
+        RNNConfig(len(WORDS), embed_dim=6, hidden_size=8, cell="lstm"), vocab=WORDS))),
+    "RNNLM-gru": _seeded(lambda: _neural(RNNLM(
+        RNNConfig(len(WORDS), embed_dim=6, hidden_size=8, cell="gru"), vocab=WORDS))),
+    "RNNLM-scratch-lstm": _seeded(lambda: _neural(RNNLM(
+        RNNConfig(len(WORDS), embed_dim=6, hidden_size=8, cell="scratch-lstm", num_layers=2),
+        vocab=WORDS))),
+    "RNNLM-scratch-gru": _seeded(lambda: _neural(RNNLM(
+        RNNConfig(len(WORDS), embed_dim=6, hidden_size=8, cell="scratch-gru"), vocab=WORDS))),
     "RNNLM-own-layer": _seeded(lambda: _neural(RNNLM(
         RNNConfig(len(WORDS), embed_dim=6, hidden_size=8), vocab=WORDS,
         layer=nn.GRU(6, 8, batch_first=True)))),

@@ -244,8 +244,8 @@ def test_rnnlm_rejects_bad_input():
         model(x, "state")
     with pytest.raises(TypeError, match="RNNConfig"):
         RNNLM(V)
-    with pytest.raises(ValueError, match="unknown cell 'lstm'"):
-        RNNConfig(V, cell="lstm")
+    with pytest.raises(ValueError, match="unknown cell 'transformer'"):
+        RNNConfig(V, cell="transformer")
     with pytest.raises(ValueError, match="dropout"):
         RNNConfig(V, dropout=1.0)
     with pytest.raises(TypeError, match="vocab_size must be an int"):
@@ -260,4 +260,5 @@ def test_a_layer_of_ones_own_replaces_the_named_cell():
     assert logits.shape == (2, 3, V) and state.shape == (1, 2, 12)
     with pytest.raises(TypeError, match="nn.Module"):
         RNNLM(RNNConfig(V), layer="gru")
-    assert set(LAYERS) == {"scratch", "rnn"}  # a fixed mapping: nothing registers globally
+    # a fixed mapping: nothing registers globally
+    assert set(LAYERS) == {"scratch", "rnn", "scratch-lstm", "lstm", "scratch-gru", "gru"}

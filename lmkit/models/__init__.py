@@ -5,6 +5,9 @@
 - :mod:`lmkit.models.neural`  the one shared implementation of the contract for neural models
 - :mod:`lmkit.models.window`  the fixed-window neural LM of Bengio et al. (2003), chapter 3
 - :mod:`lmkit.models.rnn`     the vanilla RNN written out step by step and the RNN LM, chapter 4
+- :mod:`lmkit.models.gated`   the LSTM and PyTorch's GRU written out step by step, chapter 7
+- :mod:`lmkit.models.cho_gru` the GRU of the lecture (Cho et al., 2014), which is not PyTorch's
+- :mod:`lmkit.models.bidirectional` a bidirectional layer equal to ``bidirectional=True``
 
 The neural models are imported on first use, so ``lmkit.ngram`` (which needs only the contract)
 loads without PyTorch.
@@ -17,11 +20,14 @@ from typing import Any
 
 from lmkit.models.base import LanguageModel, NotFittedError
 
-__all__ = ["FixedWindowLM", "LanguageModel", "NeuralLM", "NotFittedError", "RNNConfig", "RNNLM",
-           "ScratchRNN", "WindowConfig"]
+__all__ = ["Bidirectional", "ChoGRUCell", "FixedWindowLM", "LanguageModel", "NeuralLM",
+           "NotFittedError", "RNNConfig", "RNNLM", "ScratchGRU", "ScratchLSTM", "ScratchRNN",
+           "WindowConfig", "init_forget_bias"]
 
 _LAZY = {"FixedWindowLM": "window", "WindowConfig": "window", "RNNLM": "rnn",
-         "RNNConfig": "rnn", "ScratchRNN": "rnn", "NeuralLM": "neural"}
+         "RNNConfig": "rnn", "ScratchRNN": "rnn", "NeuralLM": "neural",
+         "ScratchLSTM": "gated", "ScratchGRU": "gated", "init_forget_bias": "gated",
+         "ChoGRUCell": "cho_gru", "Bidirectional": "bidirectional"}
 
 
 def __getattr__(name: str) -> Any:

@@ -23,9 +23,12 @@ The language model :class:`RNNLM` is embedding → recurrent layer → linear la
 >>> tuple(logits.shape), tuple(state.shape)                        # (B, T, |V|), (L, B, H)
 ((4, 10, 60), (1, 4, 32))
 
-The recurrent layer is chosen by name from :data:`LAYERS` (``"scratch"``: this module's
-:class:`ScratchRNN`, ``"rnn"``: ``torch.nn.RNN``), or passed in as a module of your own
-(``RNNLM(config, layer=nn.GRU(d, H, batch_first=True))``); :class:`RNNLM` uses it unchanged.
+The recurrent layer is chosen by name from :data:`LAYERS` (``"rnn"``, ``"lstm"``, ``"gru"``:
+PyTorch's layers; ``"scratch"``, ``"scratch-lstm"``, ``"scratch-gru"``: this module's
+:class:`ScratchRNN` and :mod:`lmkit.models.gated`'s ``ScratchLSTM`` and ``ScratchGRU``), or passed
+in as a module of your own (``RNNLM(config, layer=nn.GRU(d, H, batch_first=True))``);
+:class:`RNNLM` uses it unchanged. An LSTM's state is a pair ``(h, c)``; training, scoring and
+sampling carry it like any other state.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmkit._checks import check_bool, check_ids, check_int, check_probability
+from lmkit.models.gated import ScratchGRU, ScratchLSTM
 from lmkit.models.neural import NeuralLM
 from lmkit.text import Vocab
 
@@ -67,6 +71,8 @@ class ScratchRNN(nn.Module):
     and every layer's final state ``(L, B, H)``.
     """
 
+    bidirectional = False
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", dropout: float = 0.0) -> None:
         super().__init__()
@@ -90,6 +96,11 @@ class ScratchRNN(nn.Module):
             self.register_parameter(f"bias_hh_l{layer}",
                                     nn.Parameter(torch.empty(hidden_size)))  # b_hh (H,)
         self.reset_parameters()
+
+    @property
+    def mode(self) -> str:
+        """``"RNN_TANH"`` or ``"RNN_RELU"``, as ``nn.RNN.mode``."""
+        return f"RNN_{self.nonlinearity.upper()}"
 
     def reset_parameters(self) -> None:
         """Draw every weight uniformly from ``[-1/sqrt(H), 1/sqrt(H)]``, as ``nn.RNN`` does."""
@@ -199,11 +210,23 @@ def _torch_rnn(input_size: int, hidden_size: int, num_layers: int, nonlinearity:
                   dropout=dropout, batch_first=True)
 
 
+def _gated(layer: Callable[..., nn.Module]) -> Callable[[int, int, int, str, float], nn.Module]:
+    """A factory for a gated layer (which has no ``nonlinearity`` to choose)."""
+    def make(input_size: int, hidden_size: int, num_layers: int, nonlinearity: str,
+             dropout: float) -> nn.Module:
+        if layer in (nn.LSTM, nn.GRU):
+            return layer(input_size, hidden_size, num_layers, dropout=dropout, batch_first=True)
+        return layer(input_size, hidden_size, num_layers, dropout)
+    return make
+
+
 #: ``RNNConfig(cell=name)``: ``factory(input_size, hidden_size, num_layers, nonlinearity,
 #: dropout)`` for each of lmkit's own layers. A layer of your own goes in as
 #: ``RNNLM(config, layer=module)`` instead.
 LAYERS: dict[str, Callable[[int, int, int, str, float], nn.Module]] = {
-    "scratch": ScratchRNN, "rnn": _torch_rnn}
+    "scratch": ScratchRNN, "rnn": _torch_rnn,
+    "scratch-lstm": _gated(ScratchLSTM), "lstm": _gated(nn.LSTM),
+    "scratch-gru": _gated(ScratchGRU), "gru": _gated(nn.GRU)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -217,10 +240,11 @@ class RNNConfig:
         vocab_size: ``|V|``, the number of token ids (``len(vocab)``).
         embed_dim: ``d``, the size of a token's embedding vector (the RNN's input size).
         hidden_size: ``H``, the size of the hidden state.
-        cell: the recurrent layer, a key of :data:`LAYERS`: ``"scratch"`` (:class:`ScratchRNN`)
-            or ``"rnn"`` (``nn.RNN``).
+        cell: the recurrent layer, a key of :data:`LAYERS`: ``"rnn"``, ``"lstm"``, ``"gru"``
+            (PyTorch's) or ``"scratch"``, ``"scratch-lstm"``, ``"scratch-gru"`` (lmkit's,
+            written out step by step).
         num_layers: ``L``, stacked recurrent layers.
-        nonlinearity: ``"tanh"`` or ``"relu"`` for the vanilla RNN cells.
+        nonlinearity: ``"tanh"`` or ``"relu"`` for the vanilla RNN cells (unused by gated ones).
         dropout: dropout on the embeddings, between layers and before the output layer.
         tie_weights: use the embedding table as the output weights (``W_hy = E``, Press & Wolf,
             2017); needs ``embed_dim == hidden_size``.
@@ -314,7 +338,21 @@ class RNNLM(NeuralLM):
         check_ids(x, self.config.vocab_size, "x")
 
     def _check_state(self, state: State, batch_size: int) -> None:
-        expected = (self.config.num_layers, batch_size, self.config.hidden_size)
+        # The layer's own sizes when it has them (a layer of one's own may differ from config).
+        rnn = self.rnn
+        layers = getattr(rnn, "num_layers", self.config.num_layers)
+        layers *= 2 if getattr(rnn, "bidirectional", False) else 1
+        expected = (layers, batch_size, getattr(rnn, "hidden_size", self.config.hidden_size))
+        mode = getattr(rnn, "mode", None)                # "LSTM", "GRU", "RNN_TANH", …
+        if mode == "LSTM" and not (isinstance(state, tuple) and len(state) == 2):
+            got = "a tensor" if isinstance(state, torch.Tensor) else type(state).__name__
+            raise TypeError(f"an LSTM's state is a pair (h, c) of tensors of shape {expected}, "
+                            f"got {got}; pass the (h, c) the previous call returned, or None "
+                            f"to start afresh")
+        if mode is not None and mode != "LSTM" and isinstance(state, tuple):
+            kind = "GRU" if mode == "GRU" else "vanilla RNN"
+            raise TypeError(f"a {kind}'s state is one tensor of shape {expected}, got a tuple; "
+                            f"a pair (h, c) is an LSTM's state (cell='lstm')")
         parts = state if isinstance(state, tuple) else (state,)
         for part in parts:
             if not isinstance(part, torch.Tensor):
@@ -336,12 +374,12 @@ class RNNLM(NeuralLM):
 
         Returns:
             ``(logits, state)``: ``(B, T, |V|)`` unnormalised scores (``softmax(logits[b, t])``
-            is ``p(x_{t+1} | x_1 … x_t)``) and the final state.
+            is ``p(x_{t+1} | x_1 … x_t)``) and the final state (``(h, c)`` for an LSTM).
         """
         self._check_ids(x)
         if state is not None:
             self._check_state(state, x.shape[0])
         e = self.drop(self.embed(x))            # (B, T, d)
-        h, state = self.rnn(e, state)           # (B, T, H), (L, B, H)
+        h, state = self.rnn(e, state)           # (B, T, H), (L, B, H) or a pair for an LSTM
         logits = self.output(self.drop(h))      # (B, T, |V|)
         return logits, state
