@@ -35,7 +35,7 @@ from typing import Literal
 
 import torch
 
-from lmkit._checks import check_int
+from lmkit._checks import check_bool, check_int
 from lmkit.text import Vocab
 
 __all__ = ["Batches", "StreamBatches", "read_sentences", "sentence_stream", "window_pairs"]
@@ -265,8 +265,8 @@ class StreamBatches:
         if partition not in ("sequential", "random"):
             raise ValueError(f"partition must be 'sequential' or 'random', got {partition!r}")
         self.partition = partition
-        self.random_offset = (partition == "random") if random_offset is None else bool(
-            random_offset)
+        self.random_offset = (partition == "random") if random_offset is None else check_bool(
+            random_offset, "random_offset")
         # The worst case (largest offset) must still leave one block.
         shortest = self.stream.numel() - 1 - (self.seq_len - 1) * self.random_offset
         need = self.batch_size if partition == "sequential" else self.seq_len

@@ -236,13 +236,28 @@ def fetch(remote: RemoteFile, cache_dir: str | os.PathLike[str] | None = None) -
     """
     if not isinstance(remote, RemoteFile):
         raise TypeError(f"fetch() needs a RemoteFile, got {type(remote).__name__}.")
-    cache = Path(cache_dir or os.environ.get(CACHE_ENV) or pooch.os_cache("lmkit"))
-    cache = cache.expanduser().resolve()
+    cache = _folder(cache_dir or os.environ.get(CACHE_ENV) or pooch.os_cache("lmkit"),
+                    "the cache folder" if cache_dir else CACHE_ENV)
     mirror = os.environ.get(MIRROR_ENV)
-    local = _from_mirror(remote, Path(mirror)) if mirror else _download(remote, cache)
+    local = (_from_mirror(remote, _folder(mirror, MIRROR_ENV)) if mirror
+             else _download(remote, cache))
     if remote.member is None:
         return local
+    if mirror:  # a mirror may hold the member already extracted, next to the archive
+        extracted = local.parent / str(remote.member)
+        if extracted.is_file() and _sha256(extracted) == remote.member_sha256:
+            return extracted
     return _extract(local, remote, cache / PurePosixPath(remote.path).parent)
+
+
+def _folder(value: str | os.PathLike[str], variable: str) -> Path:
+    """``value`` as an absolute path (``~`` expanded), or an error that names ``variable``."""
+    try:
+        return Path(value).expanduser().resolve()
+    except (RuntimeError, OSError) as error:  # e.g. ~nouser/x: no such user's home
+        raise DataUnavailableError(
+            f"{variable} is set to {str(value)!r}, which is not a usable folder ({error}). Set "
+            f"{variable} to an existing folder, e.g. {variable}=$HOME/lmkit-data.") from error
 
 
 def _choices(options: Iterable[str]) -> str:
@@ -278,7 +293,13 @@ def _download(remote: RemoteFile, cache: Path) -> Path:
     if target.is_file():
         if _sha256(target) == remote.sha256:
             return target
-        target.unlink()  # damaged or truncated: fetch it again
+        try:
+            target.unlink()  # damaged or truncated: fetch it again
+        except OSError as error:  # a read-only cache shared by a class, say
+            raise DataUnavailableError(
+                f"The cached file {target} is damaged (wrong sha256) and cannot be deleted "
+                f"({error}). Ask whoever owns the cache to delete it, or set {CACHE_ENV} to a "
+                f"folder you can write to.") from error
     downloader = pooch.HTTPDownloader(progressbar=False, timeout=_TIMEOUT)
     failures = []
     for url in remote.urls:
@@ -299,26 +320,35 @@ def _extract(archive: Path, remote: RemoteFile, folder: Path) -> Path:
     """Extract ``remote.member`` of ``archive`` into ``folder``, safely, and verify it."""
     member = str(remote.member)
     folder = folder.resolve()
-    target = (folder / member).resolve()
     pure = PureWindowsPath(member)  # splits on both / and \, and sees drives such as C:
-    if pure.anchor or ".." in pure.parts or not target.is_relative_to(folder):
+    if pure.anchor or ".." in pure.parts:
         raise DataUnavailableError(
             f"Refusing to extract {member!r} from {archive}: the name is absolute or leads out "
             f"of {folder}. Use a zip from a trusted source.")
-    if target.is_file() and _sha256(target) == remote.member_sha256:
+    target = folder.joinpath(*pure.parts)  # not resolved: a symbolic link there is replaced
+    if not target.is_symlink() and target.is_file() \
+            and _sha256(target) == remote.member_sha256:
         return target
     fix = f"Delete {archive} if it is in your cache, or check the registry entry."
     with zipfile.ZipFile(archive) as zf:
         if member not in zf.namelist():
             raise DataUnavailableError(f"{archive} has no member {member!r} (it holds: "
                                        f"{_choices(zf.namelist())}). {fix}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        except OSError as error:
+            raise DataUnavailableError(
+                f"Cannot extract {member!r} of {archive} into {target.parent} ({error}). Set "
+                f"{CACHE_ENV} to a folder you can write to.") from error
         tmp = Path(tmp_name)
         try:
             with os.fdopen(handle, "wb") as out, zf.open(member) as source:
                 shutil.copyfileobj(source, out)
             _check(tmp, str(remote.member_sha256), f"Member {member!r} of {archive}", fix)
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o666 & ~umask)  # mkstemp's 0600 would hide the file from a shared cache
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

@@ -46,8 +46,11 @@ def _check_logits(logits: object) -> torch.Tensor:
     if logits.dim() == 0 or logits.shape[-1] == 0:
         raise ValueError(f"logits must have a last dimension of size |V| >= 1, got shape "
                          f"{tuple(logits.shape)}")
-    if torch.isnan(logits).any():
-        raise ValueError("logits contain NaN; the model's weights have probably diverged")
+    if torch.isnan(logits).any() or torch.isposinf(logits).any():
+        raise ValueError("logits contain NaN or +inf; the model's weights have probably "
+                         "diverged (retrain with a lower learning rate or clipping)")
+    if torch.isneginf(logits).all(dim=-1).any():
+        raise ValueError("a row of logits is all -inf: no token is possible")
     return logits
 
 
@@ -96,4 +99,7 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0,
         return torch.zeros_like(logits).scatter_(-1, best, 1.0)
     if top_k is not None:
         logits = top_k_filter(logits, top_k)
-    return F.softmax(logits / temperature, dim=-1)
+    # Shifted so that the largest logit is 0: a tiny temperature then sends the others to -inf
+    # (the greedy limit), never to inf - inf = NaN.
+    shifted = logits - logits.max(dim=-1, keepdim=True).values
+    return F.softmax(shifted / temperature, dim=-1)

@@ -46,11 +46,13 @@ def _central_differences(flat: torch.Tensor, f: Callable[[], Any], eps: float) -
     with torch.no_grad():
         for i in range(flat.numel()):
             old = flat[i].item()
-            flat[i] = old + eps
-            plus = _scalar(f(), "f")
-            flat[i] = old - eps
-            minus = _scalar(f(), "f")
-            flat[i] = old  # restore exactly, not by subtracting eps again
+            try:
+                flat[i] = old + eps
+                plus = _scalar(f(), "f")
+                flat[i] = old - eps
+                minus = _scalar(f(), "f")
+            finally:  # even when f raises or on Ctrl-C: the caller's tensor is left as it was
+                flat[i] = old  # exactly, not by subtracting eps again
             grad[i] = (plus - minus) / (2 * eps)
     return grad
 
@@ -120,8 +122,8 @@ class GradCheck:
 
     @property
     def max_error(self) -> float:
-        """The largest error over all parameters."""
-        return max(self.errors.values())
+        """The largest error over all parameters (0 when nothing was checked)."""
+        return max(self.errors.values(), default=0.0)
 
     @property
     def passed(self) -> bool:
@@ -132,6 +134,8 @@ class GradCheck:
         return self.passed
 
     def __str__(self) -> str:
+        if not self.errors:
+            return "gradient check: nothing checked"
         width = max(len(name) for name in self.errors)
         lines = [f"{name:{width}}  max relative error {err:.2e}  "
                  f"{'ok' if err <= self.rtol else 'WRONG'}" for name, err in self.errors.items()]

@@ -56,6 +56,14 @@ def _as_logprobs(logprobs: Any) -> np.ndarray:
     return arr
 
 
+def _total(arr: np.ndarray) -> float:
+    """The exact sum of the log-probabilities; ``-inf`` when it is below the smallest float."""
+    try:
+        return math.fsum(arr)
+    except OverflowError:  # e.g. [-1e308, -1e308]: the sum is -inf, so the loss is infinite
+        return -math.inf
+
+
 def cross_entropy(logprobs: Any) -> float:
     """Average negative log-probability in nats per token.
 
@@ -70,7 +78,7 @@ def cross_entropy(logprobs: Any) -> float:
     1.0397
     """
     arr = _as_logprobs(logprobs)
-    return float(-math.fsum(arr) / arr.size)
+    return float(-_total(arr) / arr.size)
 
 
 def perplexity(logprobs: Any) -> float:
@@ -99,4 +107,4 @@ def bits_per_char(logprobs: Any, num_chars: int | None = None) -> float:
     if num_chars is None:
         num_chars = arr.size
     num_chars = check_int(num_chars, "num_chars", 1)
-    return float(-math.fsum(arr) / (num_chars * math.log(2)))
+    return float(-_total(arr) / (num_chars * math.log(2)))

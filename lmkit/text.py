@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -45,6 +46,10 @@ def char_tokenize(text: str, lower: bool = False) -> list[str]:
 def word_tokenize(text: str, lower: bool = False) -> list[str]:
     """Split ``text`` into words and punctuation marks; whitespace is dropped.
 
+    The text is first put in Unicode's composed form (NFC: ``"cafe\u0301"`` becomes
+    ``"café"``), and a combining mark stays with the letters it belongs to, so words of scripts
+    written with vowel signs (Devanagari, Thai, …) and accents that do not compose stay whole.
+
     Text that is already tokenized (such as Penn Treebank, where ``<unk>`` is a word) should
     be split with ``text.split()`` instead, which keeps every token as it is.
 
@@ -52,9 +57,28 @@ def word_tokenize(text: str, lower: bool = False) -> list[str]:
     ['The', 'Time', 'Traveller', '(', 'for', 'so', 'it', 'will', 'be', 'convenient', 'to', 'speak', 'of', 'him', ')']
     >>> word_tokenize("Don't panic!", lower=True)
     ["don't", 'panic', '!']
+    >>> word_tokenize("हिन्दी cafe\u0301 İstanbul", lower=True)
+    ['हिन्दी', 'café', 'i̇stanbul']
     """  # noqa: E501
     text = _require_str(text)
-    return _WORD.findall(text.lower() if lower else text)
+    text = unicodedata.normalize("NFC", text.lower() if lower else text)
+    tokens: list[str] = []
+    end = -1  # where the previous token ended
+    for match in _WORD.finditer(text):
+        token = match.group()
+        glued = tokens and match.start() == end and (
+            _is_mark(token[0]) or (_is_mark(tokens[-1][-1]) and token[0].isalnum()))
+        if glued:  # a mark and the letters around it: one word
+            tokens[-1] += token
+        else:
+            tokens.append(token)
+        end = match.end()
+    return tokens
+
+
+def _is_mark(char: str) -> bool:
+    """A combining mark (Unicode category M…), such as an accent or an Indic vowel sign."""
+    return unicodedata.category(char).startswith("M")
 
 
 class Vocab:
@@ -125,6 +149,11 @@ class Vocab:
         if isinstance(tokens, str):
             raise TypeError("encode expects a sequence of tokens, got a str; tokenize it "
                             "first, e.g. vocab.encode(lmkit.text.char_tokenize(text))")
+        tokens = list(tokens)
+        if not all(issubclass(t, str) for t in set(map(type, tokens))):  # one check per type
+            i, tok = next((i, t) for i, t in enumerate(tokens) if not isinstance(t, str))
+            raise TypeError(f"every token must be a str, but token {i} is {type(tok).__name__} "
+                            f"({tok!r}); ids are decoded with vocab.decode, not encoded")
         return [self.stoi.get(t, self.unk_id) for t in tokens]
 
     def decode(self, ids: Iterable[int]) -> list[str]:

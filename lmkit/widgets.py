@@ -32,6 +32,9 @@ def slider(low: float, high: float, value: float | None = None, step: float | No
     """A slider over ``[low, high]`` (100 steps unless ``step`` is given)."""
     low, high = _check_range(low, high)
     value = low if value is None else _check_value(value, low, high)
+    if step is not None:
+        step = check_number(step, "step", low=0.0, high=high - low, low_open=True,
+                            hint="a step is a positive part of the range high - low")
     return ipywidgets.FloatSlider(value=value, min=low, max=high,
                                   step=step or (high - low) / 100, description=description,
                                   continuous_update=False, readout_format=".3g")

@@ -176,3 +176,8 @@ def test_random_offsets_change_the_cut_points_between_epochs():
 def test_stream_batches_bad_input(kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
         StreamBatches(**kwargs)
+
+
+def test_random_offset_must_be_a_bool_not_a_truthy_string():
+    with pytest.raises(TypeError, match="random_offset must be True or False"):
+        StreamBatches(torch.arange(100), batch_size=2, seq_len=5, random_offset="no")

@@ -6,6 +6,7 @@ import csv
 import functools
 import hashlib
 import io
+import os
 import socket
 import threading
 import zipfile
@@ -314,3 +315,69 @@ def test_registry_matches_manifest() -> None:
             assert remote.urls[0] == row["canonical_url"]
             if remote.member is not None:
                 assert remote.member_sha256 in row["notes"]
+
+
+# Failures of the data layer are DataUnavailableErrors that name the file, the variable, the fix
+
+
+def _zip_remote(root: Path, base: str) -> RemoteFile:
+    (root / "pairs.zip").write_bytes(make_zip({"fra.txt": TEXT}))
+    return entry((root / "pairs.zip").read_bytes(), f"{base}/pairs.zip", rel="pairs/pairs.zip",
+                 member="fra.txt", member_sha256=sha256(TEXT))
+
+
+def test_a_damaged_file_in_a_read_only_cache_says_what_to_do(
+    server: tuple[Path, str], cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, base = server
+    (root / "file.txt").write_bytes(TEXT)
+    remote = entry(TEXT, f"{base}/file.txt")
+    data.fetch(remote, cache_dir=cache).write_bytes(b"garbage")
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)  # as in a cache shared read-only by a class
+    with pytest.raises(DataUnavailableError, match=f"cannot be deleted.*{data.CACHE_ENV}"):
+        data.fetch(remote, cache_dir=cache)
+
+
+def test_a_mirror_path_with_an_unknown_user_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(data.MIRROR_ENV, "~no-such-user-lmkit/x")
+    with pytest.raises(DataUnavailableError, match=data.MIRROR_ENV):
+        data.fetch(entry(TEXT, "http://127.0.0.1:9/file.txt"))
+
+
+def test_an_extracted_member_is_readable_by_others_and_a_symlink_is_replaced(
+    server: tuple[Path, str], cache: Path, tmp_path: Path
+) -> None:
+    root, base = server
+    remote = _zip_remote(root, base)
+    local = data.fetch(remote, cache_dir=cache)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert local.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_bytes(b"not the member")
+    local.unlink()
+    local.symlink_to(elsewhere)  # a link left in the cache: replaced, not followed
+    again = data.fetch(remote, cache_dir=cache)
+    assert again == local and not again.is_symlink() and again.read_bytes() == TEXT
+    assert elsewhere.read_bytes() == b"not the member"
+
+
+def test_a_mirror_that_holds_the_extracted_member_is_read_without_writing_the_cache(
+    server: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, base = server
+    remote = _zip_remote(root, base)
+    mirror = tmp_path / "mirror"
+    (mirror / "pairs").mkdir(parents=True)
+    (mirror / "pairs" / "pairs.zip").write_bytes((root / "pairs.zip").read_bytes())
+    (mirror / "pairs" / "fra.txt").write_bytes(TEXT)
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
+    cache = tmp_path / "never-written"
+    assert data.fetch(remote, cache_dir=cache) == mirror / "pairs" / "fra.txt"
+    assert not cache.exists()

@@ -209,3 +209,14 @@ def test_sampling_runs_in_eval_mode_and_restores_the_mode():
     model.train()
     a, b = model.generate(1, 20, temperature=0), model.generate(1, 20, temperature=0)
     assert a == b and model.training
+
+
+def test_a_tiny_temperature_is_greedy_and_non_finite_logits_are_refused():
+    p = next_token_distribution(torch.tensor([1.0, 2.0]), temperature=1e-39)
+    assert torch.equal(p, torch.tensor([0.0, 1.0]))
+    masked = next_token_distribution(torch.tensor([1.0, 2.0, -math.inf]), temperature=0.5)
+    assert masked[2] == 0 and torch.isclose(masked.sum(), torch.tensor(1.0))
+    with pytest.raises(ValueError, match=r"\+inf"):
+        next_token_distribution(torch.tensor([1.0, math.inf]))
+    with pytest.raises(ValueError, match="all -inf"):
+        next_token_distribution(torch.full((3,), -math.inf))

@@ -250,3 +250,20 @@ def test_stacked_lstm_and_float32():
 def test_hidden_grad_norms_rejects_bad_input(rnn, x, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         hidden_grad_norms(rnn, x, **kwargs)
+
+
+def test_a_failing_loss_leaves_the_parameters_exactly_as_they_were():
+    w = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    before = w.detach().clone()
+    calls = []
+
+    def loss():
+        calls.append(1)
+        if len(calls) == 4:  # fails mid-check, with one entry perturbed
+            raise RuntimeError("boom")
+        return (w ** 2).sum()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        grad_check(loss, [w], grads=[2 * before])
+    assert torch.equal(w.detach(), before)
+    assert str(GradCheck()) == "gradient check: nothing checked"

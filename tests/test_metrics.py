@@ -70,3 +70,9 @@ def test_bits_per_char_rejects_bad_num_chars():
         bits_per_char([-1.0], num_chars=0)
     with pytest.raises(TypeError, match="num_chars must be an int"):
         bits_per_char([-1.0], num_chars=2.5)
+
+
+def test_a_sum_below_the_smallest_float_is_an_infinite_loss_not_an_overflow():
+    assert cross_entropy([-1e308, -1e308]) == math.inf
+    assert perplexity([-1e308, -1e308]) == math.inf
+    assert bits_per_char([-1e308, -1e308]) == math.inf

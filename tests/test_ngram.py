@@ -430,7 +430,7 @@ def test_ngram_listing_and_the_share_of_unseen_ngrams():
 # -- bad input ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("make", "exc", "match"), [
-    (lambda: KneserNey(0), ValueError, "order must be an int >= 1, got 0; 1 for a unigram"),
+    (lambda: KneserNey(0), ValueError, "order must be an int in 1 … 50, got 0; 1 for a unigram"),
     (lambda: MLE(2.0), TypeError, "order must be an int, got float"),
     (lambda: MLE("3"), TypeError, "order must be an int"),
     (lambda: MLE(True), TypeError, "order must be an int"),
@@ -606,3 +606,19 @@ def test_lmkit_ngram_imports_without_torch():
     code = ("import sys, lmkit.ngram; "
             "assert not [m for m in sys.modules if m.split('.')[0] == 'torch'], 'torch'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_kneser_ney_warns_once_for_all_orders_it_cannot_estimate():
+    with pytest.warns(UserWarning, match="too few") as caught:
+        KneserNey(8).fit([["a", "b", "c"]])
+    assert len([w for w in caught if "too few" in str(w.message)]) == 1
+    with pytest.raises(ValueError, match="order must be an int in 1 … 50"):
+        KneserNey(4000)
+
+
+def test_to_arpa_refuses_tokens_the_format_cannot_hold(tmp_path):
+    with pytest.warns(UserWarning, match="too few"):
+        model = KneserNey(2).fit([["new york", "is", ""], ["is", "big"]])
+    with pytest.raises(ValueError, match="cannot be written in ARPA format"):
+        model.to_arpa(tmp_path / "lm.arpa")
+    assert not (tmp_path / "lm.arpa").exists()

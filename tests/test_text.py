@@ -1,5 +1,6 @@
 """lmkit.text: tokenizers and Vocab."""
 
+import numpy as np
 import pytest
 
 from lmkit.text import SPECIALS, Vocab, char_tokenize, word_tokenize
@@ -87,3 +88,24 @@ def test_encode_and_decode_reject_bad_input():
         v.decode([len(v)])
     with pytest.raises(TypeError, match="must be an int"):
         v.decode([1.5])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("हिन्दी भाषा", ["हिन्दी", "भाषा"]),                          # Devanagari vowel signs, virama
+    ("cafe\u0301 naïve", ["café", "naïve"]),                     # decomposed accent, composed
+    ("ภาษาไทย ดี", ["ภาษาไทย", "ดี"]),                              # Thai marks above/below
+    ("Ελληνικά, русский!", ["Ελληνικά", ",", "русский", "!"]),
+])
+def test_word_tokenize_keeps_combining_marks_with_their_letters(text, expected):
+    assert word_tokenize(text) == expected
+
+
+def test_lower_casing_that_adds_a_mark_keeps_the_word_whole():
+    assert word_tokenize("İstanbul'a", lower=True) == ["i̇stanbul'a"]
+
+
+def test_encode_refuses_tokens_that_are_not_strings_and_decode_takes_numpy_ints():
+    v = Vocab(list("abc"))
+    with pytest.raises(TypeError, match="token 1 is int"):
+        v.encode(["a", 2])
+    assert v.decode([np.int64(v["b"])]) == ["b"]

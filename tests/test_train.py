@@ -526,3 +526,17 @@ def test_mean_loss_rejects_empty_batches_and_non_modules(data):
         mean_loss(model, [])
     with pytest.raises(TypeError, match="torch.nn.Module"):
         mean_loss(lambda x: x, [])
+
+
+def test_fit_checks_valid_and_the_optimizer_before_training(data):
+    """Errors that used to come after an epoch of training (and lose it) now come first."""
+    model, train, valid = window_setup(data)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(TypeError, match="valid is an iterator"):
+        fit(model, train, iter(list(valid)), epochs=2, progress=False)
+    with pytest.raises(ValueError, match="valid has no batches"):
+        fit(model, train, [], epochs=2, progress=False)
+    other = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="none of the model's parameters"):
+        fit(model, train, optimizer=torch.optim.SGD(other.parameters(), lr=0.1), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))

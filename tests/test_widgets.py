@@ -38,3 +38,9 @@ def test_log_slider_is_evenly_spaced_in_log10_and_defaults_to_the_geometric_mean
 def test_bad_input_is_rejected(make, exc, msg):
     with pytest.raises(exc, match=msg):
         make()
+
+
+@pytest.mark.parametrize("step", [-0.1, 0.0, 5.0])
+def test_a_slider_step_must_be_a_positive_part_of_the_range(step):
+    with pytest.raises(ValueError, match="step must be a finite number"):
+        slider(0, 1, step=step)

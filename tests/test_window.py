@@ -122,3 +122,8 @@ def test_model_needs_a_config():
 def test_forward_rejects_bad_contexts(model, context, exc, msg):
     with pytest.raises(exc, match=msg):
         model(context)
+
+
+def test_a_batch_of_zero_windows_is_refused_with_a_message(model):
+    with pytest.raises(ValueError, match="no windows"):
+        model(torch.zeros(0, K, dtype=torch.long))

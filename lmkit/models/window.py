@@ -112,6 +112,8 @@ class FixedWindowLM(NeuralLM):
                     if context_ids.dim() == 1 and context_ids.shape[0] == k else "")
             raise ValueError(f"context_ids must have shape (B, {k}) (a batch of windows of the "
                              f"model's {k} previous tokens), got {tuple(context_ids.shape)}{hint}")
+        if context_ids.shape[0] == 0:
+            raise ValueError("context_ids holds no windows (shape (0, k)); give at least one")
         check_ids(context_ids, self.config.vocab_size, "context_ids")
 
     def forward(self, context_ids: torch.Tensor) -> torch.Tensor:

@@ -55,6 +55,11 @@ def write_arpa(model: NgramModel, path: str | PathLike[str]) -> Path:
                                   f"whose backoff goes to the next lower order and skips "
                                   f"unseen contexts for free; use KneserNey, Interpolated "
                                   f"or RecursiveSmoothing")
+    bad = next((t for t in model.vocab.itos if not t or any(ch.isspace() for ch in t)), None)
+    if bad is not None:
+        raise ValueError(f"the token {bad!r} cannot be written in ARPA format, which separates "
+                         f"tokens by whitespace: an ARPA reader would split it or lose it. Train "
+                         f"on tokens without spaces (e.g. 'new_york') and without empty strings")
     c = model._counts
     itos = np.array(model.vocab.itos, dtype=object)  # (V,) the text of each token
     names = itos  # (n_k,) the text of each stored k-gram

@@ -42,6 +42,7 @@ from lmkit.text import Vocab
 __all__ = ["BOS_ID", "NgramBase", "NgramModel", "check_min_count", "combine"]
 
 BOS_ID = 0  # the id of <s> in every model: a context, never predicted
+MAX_ORDER = 50  # beyond it counting only costs time: no corpus repeats 50-token contexts
 _Model = TypeVar("_Model", bound="NgramBase")
 
 
@@ -119,7 +120,8 @@ class NgramBase:
 
     def __init__(self, order: int, *, min_freq: int = 1, min_count: int | Sequence[int] = 1,
                  eos: bool = True) -> None:
-        check_int(order, "order", 1, hint="1 for a unigram, 2 for a bigram model, …")
+        check_int(order, "order", 1, MAX_ORDER, hint="1 for a unigram, 2 for a bigram model, …; "
+                  "even character models gain little beyond 10")
         check_int(min_freq, "min_freq", 1, hint="rarer training tokens become <unk>; 1 keeps "
                   "every token")
         check_min_count(min_count, order)

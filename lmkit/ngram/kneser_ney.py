@@ -62,15 +62,24 @@ class KneserNey(NgramModel):
         order = counts.order
         alpha, gamma = [np.ones(1)] * (order + 1), [np.ones(1)] * (order + 1)
         self.discounts_ = [(0.0, 0.0, 0.0)] * order
+        fallback = []  # the orders whose counts are too few for the estimate
         for k in range(order, 0, -1):
             a = self._adjusted(counts, k)  # (n_k,) float counts a(h w)
             d = self._discounts(a, k)  # (4,) D(0) = 0, D_1, D_2, D_3+
+            if d is None:
+                fallback.append(k)
+                d = np.array([0.0, 0.5, 1.0, 1.5] if self.modified else [0.0, 0.5, 0.5, 0.5])
             self.discounts_[k - 1] = tuple(float(x) for x in d[1:])
             j = np.minimum(a, 3).astype(np.int64)  # which discount applies to each n-gram
             parent = counts.parent(k)
             total = self._totals(counts, k, a)  # (n_{k-1},) a(h ·)
             alpha[k] = self._divide(a - d[j], total[parent], 0.0)
             gamma[k] = self._divide(self._totals(counts, k, d[j]), total, 1.0)
+        if fallback:
+            warnings.warn(f"too few n-grams of order {', '.join(map(str, sorted(fallback)))} to "
+                          f"estimate the Kneser–Ney discounts from their count-of-counts; used "
+                          f"KenLM's fallback D = (0.5, 1.0, 1.5) there. Train on more text for "
+                          f"real estimates.", UserWarning, stacklevel=4)
         return alpha, gamma
 
     def _adjusted(self, counts: NgramCounts, k: int) -> np.ndarray:
@@ -83,8 +92,9 @@ class KneserNey(NgramModel):
             raw = np.where(counts.first(k) == BOS_ID, raw, continuation)
         return self._mask_bos(k, raw)
 
-    def _discounts(self, a: np.ndarray, k: int) -> np.ndarray:
-        """``(4,)`` ``D(0) = 0, D_1, D_2, D_3+`` of order ``k`` from its counts ``a``."""
+    def _discounts(self, a: np.ndarray, k: int) -> np.ndarray | None:
+        """``(4,)`` ``D(0) = 0, D_1, D_2, D_3+`` of order ``k`` from its counts ``a``, or ``None``
+        when the count-of-counts are too few for the estimate."""
         if self.discount is not None:
             return np.array([0.0] + [float(self.discount)] * 3)
         n = np.bincount(a.astype(np.int64), minlength=5)[:5].astype(np.float64)  # n_0 … n_4
@@ -96,9 +106,5 @@ class KneserNey(NgramModel):
                 d = np.array([0.0, y, y, y])
         needed = n[1:4] if self.modified else n[1:2]
         if (needed == 0).any() or not all(0 <= d[j] <= j for j in (1, 2, 3)):
-            warnings.warn(f"too few {k}-grams to estimate the Kneser–Ney discounts from their "
-                          f"count-of-counts (n_1 … n_4 = {n[1:].astype(int).tolist()}); using "
-                          f"KenLM's fallback D = (0.5, 1.0, 1.5). Train on more text for real "
-                          f"estimates.", UserWarning, stacklevel=5)
-            d = np.array([0.0, 0.5, 1.0, 1.5] if self.modified else [0.0, 0.5, 0.5, 0.5])
+            return None  # too few counts: the caller uses KenLM's fallback, with one warning
         return d

@@ -89,7 +89,7 @@ def fit(
         mode it was in).
     """
     epochs, steps_per_epoch, total_steps = _check_fit(
-        model, train, epochs=epochs, max_steps=max_steps, time_budget=time_budget,
+        model, train, valid, epochs=epochs, max_steps=max_steps, time_budget=time_budget,
         optimizer=optimizer, lr=lr, clip=clip, eval_every=eval_every, loss_fn=loss_fn,
         carry_state=carry_state, diverge_factor=diverge_factor, seed=seed, progress=progress)
     if seed is not None:
@@ -207,7 +207,25 @@ class _Run:
 # ------------------------------------------------------------------------------------------------
 # Checks, schedules and messages
 
-def _check_fit(model: object, train: object, *, epochs: object, max_steps: object,
+def _check_batches(batches: object, name: str) -> None:
+    """``batches`` must be a re-iterable of ``(inputs, targets)`` that is not known to be empty."""
+    if isinstance(batches, torch.Tensor) or not isinstance(batches, Iterable):
+        raise TypeError(f"{name} must be a re-iterable of (inputs, targets) batches such as "
+                        f"lmkit.batching.Batches, got {type(batches).__name__}")
+    if isinstance(batches, Iterator):
+        raise TypeError(f"{name} is an iterator, which would be used up after one pass; pass "
+                        f"a re-iterable (a list, lmkit.batching.Batches, a DataLoader)")
+    try:
+        empty = len(batches) == 0  # type: ignore[arg-type]
+    except TypeError:
+        empty = False
+    if empty:
+        raise ValueError(f"{name} has no batches: there is nothing to "
+                         f"{'train on' if name == 'train' else 'validate on'}")
+
+
+def _check_fit(model: object, train: object, valid: object, *, epochs: object,
+               max_steps: object,
                time_budget: object, optimizer: object, lr: object, clip: object,
                eval_every: object, loss_fn: object, carry_state: object,
                diverge_factor: object, seed: object, progress: object
@@ -220,12 +238,9 @@ def _check_fit(model: object, train: object, *, epochs: object, max_steps: objec
     _check_model(model)
     if not _trainable(model):
         raise ValueError("the model has no trainable parameters (requires_grad=True)")
-    if isinstance(train, torch.Tensor) or not isinstance(train, Iterable):
-        raise TypeError(f"train must be a re-iterable of (inputs, targets) batches such as "
-                        f"lmkit.batching.Batches, got {type(train).__name__}")
-    if isinstance(train, Iterator):
-        raise TypeError("train is an iterator, which would be used up after one epoch; pass "
-                        "a re-iterable (a list, lmkit.batching.Batches, a DataLoader)")
+    _check_batches(train, "train")
+    if valid is not None:
+        _check_batches(valid, "valid")
     for name, value, hint in [
             ("epochs", epochs, "e.g. epochs=1, or None for no limit on epochs"),
             ("max_steps", max_steps, "e.g. max_steps=100, or None for no limit on steps"),
@@ -247,6 +262,11 @@ def _check_fit(model: object, train: object, *, epochs: object, max_steps: objec
                          "learning rate in it, e.g. torch.optim.SGD(model.parameters(), lr=1.0)")
     if optimizer is not None:
         _check_optimizer(optimizer)
+        theirs = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        if not any(id(p) in theirs for p in _trainable(model)):
+            raise ValueError("the optimizer holds none of the model's parameters, so training "
+                             "would change nothing; build it on this model: "
+                             "torch.optim.SGD(model.parameters(), lr=...)")
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be a function (logits, targets) -> loss, got "
                         f"{type(loss_fn).__name__}")
@@ -261,8 +281,6 @@ def _check_fit(model: object, train: object, *, epochs: object, max_steps: objec
         steps_per_epoch: int | None = len(train)  # type: ignore[arg-type]
     except TypeError:
         steps_per_epoch = None
-    if steps_per_epoch == 0:
-        raise ValueError("train has no batches: there is nothing to train on")
     total_steps = None
     if epochs is not None and steps_per_epoch is not None:
         total_steps = epochs * steps_per_epoch  # type: ignore[operator]
