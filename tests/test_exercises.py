@@ -1,8 +1,12 @@
 """lmkit.exercises: the checker's verdicts, and every known wrong answer is caught."""
 
+import itertools
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -123,7 +127,8 @@ def test_a_chapter_is_imported_when_one_of_its_exercises_is_first_checked():
     out = _fresh_python(
         "import math, sys\n"
         "from lmkit.exercises import check\n"
-        "def loaded(): return sorted(m for m in sys.modules if m.startswith('lmkit.exercises.'))\n"
+        "def loaded():\n"
+        "    return sorted(m for m in sys.modules if m.startswith('lmkit.exercises.ch'))\n"
         "print('torch' in sys.modules, loaded())\n"
         "check('ch01.sequence_logprob', lambda p: math.fsum(math.log(x) for x in p))\n"
         "check('ch02.continuation_prob', lambda s, w: 0.0)\n"
@@ -164,3 +169,238 @@ def test_every_exercise_rejects_its_known_wrong_answers(key):
 @pytest.mark.parametrize("key", sorted(registry()))
 def test_every_reference_passes_its_own_checker(key):
     assert evaluate(key, registry()[key].reference).passed
+
+
+# -- limits that hold: nothing a learner's function does hangs or crashes the kernel --------------
+
+PERPLEXITY = "ch01.perplexity"
+FAST = {"time_limit": 0.5}  # short limits keep the suite fast
+
+
+def _still_works():
+    """The next check after a misbehaving function gives a normal verdict."""
+    reference = registry()[PERPLEXITY].reference
+    assert evaluate(PERPLEXITY, reference, **FAST).passed
+    assert evaluate(PERPLEXITY, lambda lp: 1.0, **FAST).status == "failed"
+
+
+@pytest.fixture
+def echo(monkeypatch):
+    """A throw-away exercise whose answer is a string, so the learner's ``__eq__`` is called."""
+    ex = Exercise(key="test.echo", reference=lambda s: s, cases=[("abc",)], time_limit=0.5)
+    monkeypatch.setitem(exercises._REGISTRY, ex.key, ex)
+    return ex.key
+
+
+def _swallowing_loop(lp):
+    while True:
+        try:
+            sum(range(10**5))
+        except:  # noqa: E722 - swallows the time limit and Ctrl-C alike
+            pass
+
+
+@pytest.mark.parametrize("fn", [_swallowing_loop, lambda lp: sum(itertools.repeat(1))],
+                         ids=["bare-except-loop", "loop-inside-C"])
+def test_hanging_loops_are_stopped_at_the_time_limit(fn):
+    start = time.monotonic()
+    verdict = evaluate(PERPLEXITY, fn, **FAST)
+    assert verdict.status == "too slow", verdict.message
+    assert "case 1 did not finish within 0.5 s" in verdict.message
+    assert time.monotonic() - start < 3
+    _still_works()
+
+
+def test_memory_growth_is_capped():
+    def hoard(lp):
+        chunks = []
+        for _ in range(400):  # 4 GB, 10 MB at a time
+            chunks.append(bytearray(10**7))
+        return len(chunks)
+
+    start = time.monotonic()
+    verdict = evaluate(PERPLEXITY, hoard, time_limit=20, memory_limit=256 * 2**20)
+    assert verdict.status == "too much memory", verdict.message
+    assert "0.25 GB" in verdict.message and "case 1" in verdict.message
+    assert time.monotonic() - start < 5
+    _still_works()
+
+
+def test_the_default_memory_cap_is_a_few_gigabytes_above_the_kernel():
+    assert exercises.MEMORY_LIMIT == 2 * 2**30
+    start = time.monotonic()  # 3 GB at once: refused at once (uncapped, it would take seconds)
+    verdict = evaluate(PERPLEXITY, lambda lp: len(bytearray(3 * 2**30)), **FAST)
+    assert verdict.status == "too much memory" and "(2 GB on top" in verdict.message
+    assert time.monotonic() - start < 2
+
+
+def test_sys_exit_is_a_failure():
+    verdict = evaluate(PERPLEXITY, lambda lp: sys.exit(), **FAST)
+    assert verdict.status == "failed" and "called sys.exit(None)" in verdict.message
+    _still_works()
+
+
+def test_os_exit_is_a_failure():
+    verdict = evaluate(PERPLEXITY, lambda lp: os._exit(3), **FAST)
+    assert verdict.status == "failed", verdict.message
+    assert "case 1 ended the process (exit code 3" in verdict.message
+    _still_works()
+
+
+class _Broken:
+    """A return value whose ``__repr__`` and ``__eq__`` raise (or loop, with ``loop=True``)."""
+
+    def __init__(self, loop=False):
+        self.loop = loop
+
+    def __repr__(self):
+        while self.loop:
+            pass
+        raise RuntimeError("no repr for you")
+
+    def __eq__(self, other):
+        while self.loop:
+            pass
+        raise RuntimeError("no comparison either")
+
+    __hash__ = None
+
+
+def test_a_return_value_whose_repr_and_eq_raise_is_a_failure(echo):
+    verdict = evaluate(echo, lambda s: _Broken())
+    assert verdict.status == "failed", verdict.message
+    assert "got:      <_Broken object whose repr() raised RuntimeError>" in verdict.message
+    _still_works()
+
+
+def test_an_exception_whose_message_cannot_be_printed_is_a_failure():
+    class Weird(Exception):
+        def __str__(self):
+            raise ValueError
+
+    def fn(lp):
+        raise Weird
+
+    verdict = evaluate(PERPLEXITY, fn, **FAST)
+    assert verdict.status == "failed" and "raised Weird: (its message could not" in verdict.message
+
+
+def test_a_looping_repr_is_stopped_at_the_time_limit():
+    class Endless:
+        def __repr__(self):
+            while True:
+                pass
+
+    verdict = evaluate(PERPLEXITY, lambda lp: Endless(), **FAST)
+    assert verdict.status == "too slow", verdict.message
+    assert "case 1 returned, but printing what it returned" in verdict.message
+    _still_works()
+
+
+def test_a_looping_eq_is_stopped_at_the_time_limit(echo):
+    verdict = evaluate(echo, lambda s: _Broken(loop=True))
+    assert verdict.status == "too slow", verdict.message
+    assert "comparing what it returned with the expected value" in verdict.message
+    _still_works()
+
+
+def test_keyboard_interrupt_raised_by_the_function_is_a_failure():
+    def fn(lp):
+        raise KeyboardInterrupt
+
+    verdict = evaluate(PERPLEXITY, fn, **FAST)
+    assert verdict.status == "failed" and "raised KeyboardInterrupt" in verdict.message
+    _still_works()
+
+
+def test_ctrl_c_during_a_check_interrupts_it(capsys):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("SIGINT reaches the main thread only")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    check(PERPLEXITY, _swallowing_loop, time_limit=10)
+    timer.join()
+    assert "⏹ ch01.perplexity: check interrupted during case 1." in capsys.readouterr().out
+    assert time.monotonic() - start < 3
+    _still_works()
+
+
+def test_check_never_raises_whatever_the_function_does(capsys):
+    def interrupt(lp):
+        raise KeyboardInterrupt
+
+    for fn in (lambda lp: sys.exit(1), interrupt, lambda lp: os._exit(0), _swallowing_loop):
+        check(PERPLEXITY, fn, **FAST)
+    out = capsys.readouterr().out.splitlines()
+    assert [line[:1] for line in out if line.startswith(("❌", "⌛"))] == ["❌"] * 3 + ["⌛"]
+
+
+def test_in_process_fallback_still_gives_verdicts_and_says_it_is_weaker(square):
+    verdict = evaluate(square, lambda x: x * x, isolate=False)
+    assert verdict.passed and "checked in this process" in verdict.message
+    assert evaluate(square, lambda x: sys.exit(), isolate=False).status == "failed"
+    assert evaluate(square, lambda x: [0 for _ in iter(int, 1)],
+                    isolate=False).status == "too slow"
+
+    def interrupt(x):
+        raise KeyboardInterrupt
+
+    assert evaluate(square, interrupt, isolate=False).status == "interrupted"
+
+
+def test_a_check_costs_well_under_a_second():
+    import torch  # noqa: F401 - a kernel with PyTorch loaded, as in chapters 3 to 6
+
+    reference = registry()["ch05.bptt_step"].reference
+    evaluate("ch05.bptt_step", reference)  # the chapter is imported once, in the kernel
+    start = time.perf_counter()
+    for _ in range(5):
+        assert evaluate("ch05.bptt_step", reference).passed
+    assert (time.perf_counter() - start) / 5 < 0.5
+
+
+# -- one comparison rule: equal answers in another container are equal --------------------------
+
+def _tensor_exercises():
+    """Every exercise whose reference returns a tensor (chapter 5's three among them)."""
+    import torch
+
+    return sorted(key for key, ex in registry().items()
+                  if isinstance(ex.reference(*ex.cases[0]), torch.Tensor))
+
+
+def test_chapter_5s_tensor_exercises_are_among_them():
+    assert {"ch05.bptt_step", "ch05.rtrl_step", "ch05.w_hh_grad"} <= set(_tensor_exercises())
+
+
+@pytest.mark.parametrize("key", _tensor_exercises())
+def test_answers_as_nested_lists_tuples_or_arrays_pass(key):
+    ref = registry()[key].reference
+    for convert in (lambda t: t.tolist(), lambda t: t.detach().numpy(),
+                    lambda t: tuple(t.tolist()) if t.ndim else t.item()):
+        verdict = evaluate(key, lambda *a, convert=convert: convert(ref(*a)))
+        assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("key", _tensor_exercises())
+def test_a_wrong_nested_list_fails_showing_where_it_differs(key):
+    for wrong in registry()[key].wrong:
+        verdict = evaluate(key, lambda *a, wrong=wrong: wrong(*a).tolist())
+        assert verdict.status == "failed", verdict.message
+        assert "first difference at [" in verdict.message or "shape: " in verdict.message
+
+
+def test_close_compares_by_value_across_containers():
+    import numpy as np
+    import torch
+
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
+    for other in (t.tolist(), t.numpy(), ((1, 2), (3, 4)), t.float()):
+        assert close(other, t) and close(t, other)
+    assert not close(t.T.tolist(), t) and not close([1.0, 2.0, 3.0, 4.0], t)
+    assert close([1.0, 2.0], np.array([1.0, 2.0 + 1e-9])) and not close([1.0, 2.1], [1, 2])
+    assert close(torch.tensor(0.5), 0.5) and close(0.5, np.float32(0.5))
+    assert not close([True, False], [1, 0]) and not close([1, 2], [1, 2.5])
+    assert close(["a", "b"], ("a", "b")) and not close(["a"], "a")
+    assert close(torch.tensor([1.0], dtype=torch.float32) + 1e-7, [1.0])  # float32 tolerance
