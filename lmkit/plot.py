@@ -18,10 +18,11 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyBboxPatch
 
-from lmkit._checks import check_int
+from lmkit._checks import check_int, check_number
 from lmkit.train import History
 
-__all__ = ["gradient_norms", "smooth", "training_curves", "unrolled_rnn"]
+__all__ = ["clipping", "gradient_norms", "matrix_powers", "smooth", "training_curves",
+           "unrolled_rnn"]
 
 _METRICS = ("perplexity", "loss")
 _XS = ("step", "epoch", "seconds")
@@ -156,6 +157,55 @@ def gradient_norms(history: History | Mapping[str, History], *, clip: float | No
     if clip is not None:
         ax.axhline(clip, color="k", linestyle=":", label=f"clip = {clip:g}")
     return _finish(ax, "training step", "‖gradient‖ (before clipping)", log_scale, title)
+
+
+def matrix_powers(rho: float, shear: float = 0.0, *, n: int = 16, steps: int = 200,
+                  ax: Axes | None = None) -> Axes:
+    """``‖(Wᵀ)^j v‖`` against ``j`` for ``W = nonnormal_matrix(rho, shear, n)``, next to ``ρ^j``.
+
+    The explorer of chapter 6: every eigenvalue of ``W`` is ``rho``; ``shear`` makes it
+    non-normal. The dashed line is ``|rho|^j``, what the eigenvalues alone predict.
+    """
+    from lmkit.stability import nonnormal_matrix, power_norms
+
+    steps = check_int(steps, "steps")
+    norms = power_norms(nonnormal_matrix(rho, shear, n), steps)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    j = range(steps + 1)
+    ax.plot(j, norms.clamp_min(1e-300), label=f"‖(Wᵀ)^j v‖, shear {shear:g}")
+    ax.plot(j, [abs(rho) ** i or 1e-300 for i in j], "k--", linewidth=1,
+            label=f"ρ^j, ρ = {abs(rho):g}")
+    return _finish(ax, "steps back j", "norm of the gradient", True,
+                   f"Linear RNN, every eigenvalue = {rho:g}")
+
+
+def clipping(norms: Sequence[float], clip: float, *, ax: Axes | None = None) -> Axes:
+    """A histogram of gradient norms (log bins) with the clipping threshold drawn.
+
+    The title gives the fraction of steps whose norm exceeds ``clip`` (the steps clipping
+    rescales) and the mean factor ``min(1, clip/‖g‖)`` by which their updates shrink.
+    """
+    clip = check_number(clip, "clip", low=0, low_open=True)
+    values = [float(v) for v in norms]
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError("norms must be a non-empty list of positive finite gradient norms, "
+                         "e.g. history.grad_norm")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    low, high = min(values + [clip]) / 1.5, max(values + [clip]) * 1.5
+    bins = [low * (high / low) ** (i / 40) for i in range(41)]
+    ax.hist(values, bins=bins, color="C0", alpha=0.8, label="training steps")
+    ax.axvline(clip, color="k", linestyle=":", label=f"clip = {clip:g}")
+    ax.set_xscale("log")
+    clipped = [v for v in values if v > clip]
+    shrink = sum(clip / v for v in clipped) / len(clipped) if clipped else 1.0
+    ax.set_xlabel("‖gradient‖ before clipping")
+    ax.set_ylabel("steps")
+    ax.set_title(f"{len(clipped) / len(values):.0%} of steps clipped, "
+                 f"by a factor {shrink:.2f} on average")
+    ax.legend()
+    return ax
 
 
 def unrolled_rnn(steps: int = 4, *, inputs: Sequence[str] | None = None,

@@ -117,3 +117,37 @@ def test_unrolled_rnn_draws_one_column_per_step_with_shared_weights():
         unrolled_rnn(0)
     with pytest.raises(TypeError, match="steps must be an int"):
         unrolled_rnn(2.0)
+
+
+def test_matrix_powers_draws_the_norms_and_rho_j():
+    from lmkit.plot import matrix_powers
+    ax = matrix_powers(0.9, 0.2, steps=50)
+    drawn = list(ax.get_lines())
+    assert len(drawn) == 2 and len(drawn[0].get_xdata()) == 51
+    assert drawn[1].get_ydata()[10] == pytest.approx(0.9 ** 10)
+    assert ax.get_yscale() == "log" and ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    assert max(drawn[0].get_ydata()) > 10                     # the non-normal hump
+
+
+def test_matrix_powers_of_rho_zero_does_not_break_the_log_axis():
+    from lmkit.plot import matrix_powers
+    ax = matrix_powers(0.0, 0.0, steps=5)
+    assert all(v > 0 for v in ax.get_lines()[0].get_ydata())
+
+
+def test_clipping_reports_the_share_of_clipped_steps():
+    from lmkit.plot import clipping
+    ax = clipping([0.5, 0.6, 0.7, 2.0, 4.0], 1.0)
+    assert ax.get_title().startswith("40% of steps clipped")
+    assert "0.38" in ax.get_title()                           # (1/2 + 1/4) / 2
+    assert ax.get_xscale() == "log" and ax.get_xlabel() and ax.get_ylabel()
+    assert clipping([0.5], 1.0).get_title().startswith("0% of steps clipped")
+
+
+@pytest.mark.parametrize(("norms", "clip", "exc"), [
+    ([], 1.0, ValueError), ([1.0, float("nan")], 1.0, ValueError), ([1.0, 0.0], 1.0, ValueError),
+    ([1.0], 0.0, ValueError), ([1.0], "1", TypeError)])
+def test_clipping_rejects_bad_input(norms, clip, exc):
+    from lmkit.plot import clipping
+    with pytest.raises(exc):
+        clipping(norms, clip)
