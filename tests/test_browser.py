@@ -295,6 +295,16 @@ def test_page_renders_as_readers_see_it(browser, site, page_info):
             if "matplotlib" in page_info.source.read_text(encoding="utf-8") and not expected:
                 failures.append("the notebook uses matplotlib but shows no figure")
 
+        # Code: no cell's code is wider than its box at 1280 px, so none needs sideways
+        # scrolling (notebook code is held to 76 columns; see `make lint`).
+        if page_info.is_notebook:
+            wide = page.evaluate("""() => [...document.querySelectorAll(
+                'article.bd-article .cell_input pre')].filter(p => p.scrollWidth > p.clientWidth)
+                .map(p => p.textContent.split('\\n')
+                           .reduce((a, b) => b.length > a.length ? b : a))""")
+            if wide:
+                failures.append(f"{len(wide)} code cells wider than their box, e.g. {wide[:3]}")
+
         # The Colab launch link: this notebook, on the configured repository.
         links = page.locator(".dropdown-launch-buttons a[href*='colab']")
         if page_info.is_notebook:

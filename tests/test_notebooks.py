@@ -20,16 +20,20 @@ TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 IDS = [nb.name for nb in NOTEBOOKS]
 
+# Within 76 columns, like all notebook code (`make lint`): no sideways scrolling on the page.
 SETUP_CELL = """\
-# Set-up: on Colab, install the book's companion package lmkit (elsewhere it is already there).
+# Set-up: on Colab, install the book's companion package lmkit
+# (elsewhere it is already there).
 import sys
 
 if "google.colab" in sys.modules:
-    %pip install -q "lmkit @ git+{url}@v{version}"
+    %pip install -q \\
+      "lmkit @ git+{url}@v{version}"
 
 import lmkit
 
 lmkit.check_version("{version}")"""
+
 
 CHECK_CALL = re.compile(r'^check\("([\w.]+)",\s*(\w+)\)\s*$')
 SOLUTION = re.compile(r"`{3,}\{solution\}\s*(\S+).*?```python\n(.*?)```", re.S)
