@@ -15,7 +15,7 @@ from numbers import Integral, Real
 from typing import Any
 
 __all__ = ["check_bool", "check_ids", "check_int", "check_number", "check_per_order",
-           "check_probability", "check_seed", "eval_mode", "safe_exp"]
+           "check_probability", "check_seed", "check_sequence", "eval_mode", "safe_exp"]
 
 
 def _shown(value: object) -> str:
@@ -99,6 +99,21 @@ def check_ids(ids: Any, vocab_size: int, name: str = "ids") -> None:
             raise ValueError(f"{name} contains id {bad}, outside the model's vocabulary "
                              f"0 … {vocab_size - 1}; build the model with vocab_size=len(vocab) "
                              f"of the vocabulary that encoded the data")
+
+
+def check_sequence(x: Any, input_size: int) -> None:
+    """Raise unless ``x`` is a batch-first ``(B, T, input_size)`` float tensor with B, T >= 1."""
+    if not getattr(x, "is_floating_point", lambda: False)():
+        raise TypeError(f"x must be a floating-point tensor of shape (B, T, {input_size}), got "
+                        f"{getattr(x, 'dtype', type(x).__name__)}; token ids go through an "
+                        f"nn.Embedding first")
+    if x.dim() != 3 or x.shape[2] != input_size:
+        hint = "; for one sequence use x.unsqueeze(0)" if x.dim() == 2 else ""
+        raise ValueError(f"x must have shape (B, T, {input_size}) (batch-first, "
+                         f"input_size={input_size}), got {tuple(x.shape)}{hint}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must hold at least one sequence of at least one step, got shape "
+                         f"{tuple(x.shape)}")
 
 
 def safe_exp(x: float) -> float:

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lmkit._checks import check_int, check_probability
+from lmkit._checks import check_int, check_probability, check_sequence
 from lmkit.models.gated import ScratchGRU, ScratchLSTM
 from lmkit.models.rnn import ScratchRNN
 
@@ -113,13 +113,7 @@ class Bidirectional(nn.Module):
             ``(outputs, state)``: ``(B, T, 2H)`` (forward half first) and ``(2L, B, H)`` final
             states (a tuple of them for an LSTM).
         """
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise TypeError(f"x must be a floating-point tensor of shape (B, T, "
-                            f"{self.input_size}), got {getattr(x, 'dtype', type(x).__name__)}")
-        if x.dim() != 3 or x.shape[2] != self.input_size or 0 in x.shape[:2]:
-            raise ValueError(f"x must have shape (B, T, {self.input_size}) with B, T >= 1 "
-                             f"(batch-first, input_size={self.input_size}), got "
-                             f"{tuple(x.shape)}")
+        check_sequence(x, self.input_size)
         if state is not None:
             self._check_state(state, x.shape[0])
 

@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lmkit._checks import check_int, check_number, check_probability
+from lmkit._checks import check_int, check_number, check_probability, check_sequence
 
 __all__ = ["ScratchGRU", "ScratchLSTM", "gru_step", "init_forget_bias",
            "lstm_gates", "lstm_step"]
@@ -128,19 +128,6 @@ class _GatedLayer(nn.Module):
         """``(W_ih, W_hh, b_ih, b_hh)`` of one layer (0-based), the gates stacked as in PyTorch."""
         return (getattr(self, f"weight_ih_l{layer}"), getattr(self, f"weight_hh_l{layer}"),
                 getattr(self, f"bias_ih_l{layer}"), getattr(self, f"bias_hh_l{layer}"))
-
-    def _check_x(self, x: Any) -> None:
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise TypeError(f"x must be a floating-point tensor of shape (B, T, "
-                            f"{self.input_size}), got {getattr(x, 'dtype', type(x).__name__)}; "
-                            f"token ids go through an nn.Embedding first")
-        if x.dim() != 3 or x.shape[2] != self.input_size:
-            hint = "; for one sequence use x.unsqueeze(0)" if x.dim() == 2 else ""
-            raise ValueError(f"x must have shape (B, T, {self.input_size}) (batch-first, "
-                             f"input_size={self.input_size}), got {tuple(x.shape)}{hint}")
-        if x.shape[0] == 0 or x.shape[1] == 0:
-            raise ValueError(f"x must hold at least one sequence of at least one step, got "
-                             f"shape {tuple(x.shape)}")
 
     def _check_part(self, part: Any, name: str, batch_size: int) -> None:
         expected = (self.num_layers, batch_size, self.hidden_size)
@@ -240,7 +227,7 @@ class ScratchLSTM(_GatedLayer):
         Returns:
             ``(outputs, (h_n, c_n))``: ``(B, T, H)`` and two ``(L, B, H)`` tensors.
         """
-        self._check_x(x)
+        check_sequence(x, self.input_size)
         B, T, _ = x.shape
         if state is None:
             zeros = x.new_zeros(self.num_layers, B, self.hidden_size)        # (L, B, H)
@@ -271,7 +258,7 @@ class ScratchLSTM(_GatedLayer):
             layer's forget gate). For an ``nn.LSTM`` use
             ``ScratchLSTM.from_torch(lstm).gate_values(x)``.
         """
-        self._check_x(x)
+        check_sequence(x, self.input_size)
         B, T, _ = x.shape
         if state is None:
             zeros = x.new_zeros(self.num_layers, B, self.hidden_size)
@@ -330,7 +317,7 @@ class ScratchGRU(_GatedLayer):
         Returns:
             ``(outputs, h_n)``: ``(B, T, H)`` hidden states of the last layer and ``(L, B, H)``.
         """
-        self._check_x(x)
+        check_sequence(x, self.input_size)
         B, T, _ = x.shape
         if h0 is None:
             h0 = x.new_zeros(self.num_layers, B, self.hidden_size)          # (L, B, H)

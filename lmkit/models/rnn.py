@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lmkit._checks import check_bool, check_ids, check_int, check_probability
+from lmkit._checks import check_bool, check_ids, check_int, check_probability, check_sequence
 from lmkit.models.gated import ScratchGRU, ScratchLSTM
 from lmkit.models.neural import NeuralLM
 from lmkit.text import Vocab
@@ -115,18 +115,7 @@ class ScratchRNN(nn.Module):
                 getattr(self, f"bias_ih_l{layer}"), getattr(self, f"bias_hh_l{layer}"))
 
     def _check_inputs(self, x: torch.Tensor, h0: torch.Tensor | None) -> None:
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise TypeError(f"x must be a floating-point tensor of shape (B, T, "
-                            f"{self.input_size}), got "
-                            f"{getattr(x, 'dtype', type(x).__name__)}; token ids go through "
-                            f"an nn.Embedding first")
-        if x.dim() != 3 or x.shape[2] != self.input_size:
-            hint = "; for one sequence use x.unsqueeze(0)" if x.dim() == 2 else ""
-            raise ValueError(f"x must have shape (B, T, {self.input_size}) (batch-first, "
-                             f"input_size={self.input_size}), got {tuple(x.shape)}{hint}")
-        if x.shape[0] == 0 or x.shape[1] == 0:
-            raise ValueError(f"x must hold at least one sequence of at least one step, got "
-                             f"shape {tuple(x.shape)}")
+        check_sequence(x, self.input_size)
         if h0 is not None:
             expected = (self.num_layers, x.shape[0], self.hidden_size)
             if not isinstance(h0, torch.Tensor):
