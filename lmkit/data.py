@@ -120,6 +120,17 @@ _PTB = {  # split: (bytes, sha256)
     "test": (449945, "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0"),
 }
 
+_EWT = "15d613d8447b3478787d4c278730a1e48a945efb"  # UD v2.16
+_EWT_FILES = {  # split: (bytes, sha256)
+    "train": (14203025, "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b"),
+    "dev": (1805545, "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6"),
+    "test": (1804515, "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd"),
+}
+_POLARITY = {  # zip member: sha256
+    "pos": "c2dc6b2f55bcf725725372916287cc3f8f9b19402edaa9167de5287cb3ade421",
+    "neg": "614274f81185a850e5a88d533d4679f916d6f62e9af6f0b4ec71fb94bf466ea5",
+}
+
 DATASETS: dict[str, Dataset] = {d.name: d for d in [
     Dataset(
         "tinyshakespeare",
@@ -183,6 +194,33 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
                  "chapter_attention-mechanism/fra-eng.zip"),),
             member="fra.txt",
             member_sha256="0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104")}),
+    Dataset(
+        "ud-english-ewt",
+        "Universal Dependencies English Web Treebank v2.16 (CoNLL-U): 12,544 / 2,001 / 2,077 "
+        "train / dev / test sentences of web text (blogs, reviews, e-mail, answers) with 17 "
+        "universal part-of-speech tags.",
+        "CC BY-SA 4.0.",
+        "UD English-EWT (Silveira et al. 2014; Universal Dependencies v2.16), CC BY-SA 4.0, "
+        "github.com/UniversalDependencies/UD_English-EWT.",
+        {split: RemoteFile(
+            f"ud-english-ewt/en_ewt-ud-{split}.conllu", size, sha256,
+            (_gh("UniversalDependencies/UD_English-EWT", _EWT, f"en_ewt-ud-{split}.conllu"),))
+         for split, (size, sha256) in _EWT_FILES.items()}),
+    Dataset(
+        "sentence-polarity",
+        "Sentence polarity v1.0: 5,331 positive and 5,331 negative movie-review snippets, "
+        "lower-cased and tokenized; no official train/test split.",
+        "CC BY 4.0 (NLTK's package metadata).",
+        "Sentence polarity dataset v1.0, Bo Pang and Lillian Lee, ACL 2005 "
+        "(www.cs.cornell.edu/people/pabo/movie-review-data), as packaged by NLTK's data "
+        "repository.",
+        {label: RemoteFile(
+            "sentence-polarity/sentence_polarity.zip", 490256,
+            "6e1ed4405b65c7eabf1d199a7f7c437091ac21da0ea7467b410a74062574566b",
+            (_gh("nltk/nltk_data", "5db857e6f7df11eabb5e5665836db9ec8df07e28",
+                 "packages/corpora/sentence_polarity.zip"),),
+            member=f"sentence_polarity/rt-polarity.{label}", member_sha256=member)
+         for label, member in _POLARITY.items()}),
 ]}
 """The book's corpora by name; see :class:`Dataset`."""
 

@@ -1,4 +1,5 @@
-"""The book's recurring plots: training curves, gradient norms and the unrolled-RNN diagram.
+"""The book's recurring plots: training curves, gradient norms, heat maps, the spread of results
+over seeds, and the unrolled-RNN diagram.
 
 Every function draws into ``ax`` (a new figure if it is ``None``) and returns the
 :class:`matplotlib.axes.Axes`, so plots can be combined and tested::
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
@@ -21,8 +23,8 @@ from matplotlib.patches import FancyBboxPatch
 from lmkit._checks import check_int, check_number
 from lmkit.train import History
 
-__all__ = ["clipping", "gradient_norms", "matrix_powers", "smooth", "training_curves",
-           "unrolled_rnn"]
+__all__ = ["clipping", "gradient_norms", "heatmap", "matrix_powers", "seed_spread", "smooth",
+           "training_curves", "unrolled_rnn"]
 
 _METRICS = ("perplexity", "loss")
 _XS = ("step", "epoch", "seconds")
@@ -274,6 +276,96 @@ def unrolled_rnn(steps: int = 4, *, inputs: Sequence[str] | None = None,
     ax.set_ylim(-0.85, 3.35)
     ax.set_aspect("equal")
     ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def heatmap(values: Any, *, row_labels: Sequence[str] | None = None,
+            col_labels: Sequence[str] | None = None, text: Sequence[Sequence[str]] | None = None,
+            xlabel: str = "", ylabel: str = "", title: str | None = None,
+            cmap: str = "Blues", colorbar: str | None = None,
+            vmin: float | None = None, vmax: float | None = None,
+            ax: Axes | None = None) -> Axes:
+    """A matrix as coloured cells: a confusion matrix, a padded batch, attention weights.
+
+    Args:
+        values: ``(R, C)`` numbers (a tensor, an array or nested lists).
+        row_labels, col_labels: tick labels of the rows (y axis) and columns (x axis).
+        text: ``(R, C)`` strings written into the cells (``""`` for none).
+        colorbar: the colour bar's label; ``None`` draws no colour bar.
+        vmin, vmax: the range of the colour scale (default: the values' range).
+    """
+    matrix = [[float(v) for v in row] for row in _rows(values)]
+    if not matrix or not matrix[0] or any(len(r) != len(matrix[0]) for r in matrix):
+        raise ValueError("values must be a non-empty 2-D matrix (R, C)")
+    n_rows, n_cols = len(matrix), len(matrix[0])
+    for name, labels, n in (("row_labels", row_labels, n_rows), ("col_labels", col_labels,
+                                                                  n_cols)):
+        if labels is not None and len(labels) != n:
+            raise ValueError(f"{name} has {len(labels)} labels for {n} "
+                             f"{'rows' if name == 'row_labels' else 'columns'}")
+    if text is not None and (len(text) != n_rows or any(len(r) != n_cols for r in text)):
+        raise ValueError(f"text must have the shape of values, ({n_rows}, {n_cols})")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(3.0, 0.45 * n_cols + 1.5),
+                                      max(2.0, 0.4 * n_rows + 1.0)))
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    if text is not None:
+        low, high = image.get_clim()
+        for i, row in enumerate(text):
+            for j, label in enumerate(row):
+                dark = high > low and (matrix[i][j] - low) / (high - low) > 0.6
+                ax.text(j, i, label, ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")
+    ax.set_xticks(range(n_cols), col_labels if col_labels is not None else range(n_cols),
+                  rotation=90 if col_labels is not None and
+                  max(map(len, col_labels), default=0) > 3 else 0)
+    ax.set_yticks(range(n_rows), row_labels if row_labels is not None else range(n_rows))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if colorbar is not None:
+        ax.figure.colorbar(image, ax=ax, label=colorbar)
+    return ax
+
+
+def _rows(values: Any) -> list[Any]:
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    if not isinstance(values, Sequence) or not all(isinstance(r, Sequence) for r in values):
+        raise ValueError("values must be a 2-D matrix (R, C): a tensor, array or list of lists")
+    return list(values)
+
+
+def seed_spread(results: Mapping[str, Sequence[float]], *, ylabel: str = "accuracy",
+                reference: Mapping[str, float] | None = None, title: str | None = None,
+                ax: Axes | None = None) -> Axes:
+    """One column of dots per setting (one dot per seed), with the mean and ± one standard
+    deviation drawn beside it, so that differences can be judged against the seed noise.
+
+    Args:
+        results: setting name -> its results over seeds (at least one each).
+        reference: name -> value drawn as a horizontal dashed line (a baseline).
+    """
+    if not results or any(len(v) == 0 for v in results.values()):
+        raise ValueError("results must map each setting to at least one result")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.4 * len(results) + 2.5, 3.6))
+    for i, values in enumerate(results.values()):
+        vals = [float(v) for v in values]
+        mean = sum(vals) / len(vals)
+        std = math.sqrt(sum((v - mean) ** 2 for v in vals) / max(1, len(vals) - 1))
+        ax.scatter([i] * len(vals), vals, color=f"C{i}", alpha=0.7, zorder=3)
+        ax.errorbar(i + 0.15, mean, yerr=std, fmt="_", color="k", capsize=4, markersize=12)
+    for j, (name, value) in enumerate((reference or {}).items()):
+        ax.axhline(value, color="0.4", linestyle=["--", ":", "-."][j % 3], label=name)
+    if reference:
+        ax.legend(loc="lower right")
+    ax.set_xticks(range(len(results)), list(results))
+    ax.set_xlim(-0.5, len(results) - 0.3)
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     return ax

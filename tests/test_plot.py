@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.axes import Axes
 
+from lmkit import plot
 from lmkit.plot import gradient_norms, smooth, training_curves
 from lmkit.train import History
 
@@ -151,3 +152,44 @@ def test_clipping_rejects_bad_input(norms, clip, exc):
     from lmkit.plot import clipping
     with pytest.raises(exc):
         clipping(norms, clip)
+
+
+def test_heatmap_draws_cells_text_labels_and_colour_bar():
+    import torch
+    ax = plot.heatmap(torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]),
+                      row_labels=["a", "b"], col_labels=["x", "y", "z"],
+                      text=[["1", "2", "3"], ["4", "5", ""]], colorbar="share",
+                      xlabel="predicted", ylabel="true", title="t")
+    image = ax.get_images()[0]
+    assert image.get_array().shape == (2, 3)
+    assert [t.get_text() for t in ax.texts] == ["1", "2", "3", "4", "5", ""]
+    assert ax.texts[5].get_color() == "white" and ax.texts[0].get_color() == "black"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert ax.get_xlabel() == "predicted" and len(ax.figure.axes) == 2  # the colour bar
+    plt.close("all")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"values": [[1.0, 2.0], [3.0]]}, "2-D matrix"),
+    ({"values": [1.0, 2.0]}, "2-D matrix"),
+    ({"values": [[1.0, 2.0]], "row_labels": ["a", "b"]}, "row_labels has 2 labels for 1 rows"),
+    ({"values": [[1.0, 2.0]], "text": [["a"]]}, "text must have the shape"),
+])
+def test_heatmap_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plot.heatmap(**kwargs)
+
+
+def test_seed_spread_draws_one_dot_per_seed_and_the_mean():
+    ax = plot.seed_spread({"last": [0.6, 0.7], "mean": [0.7, 0.72, 0.74]},
+                          reference={"bag of words": 0.75})
+    from matplotlib.collections import PathCollection
+    dots = [len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)]
+    assert dots == [2, 3]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["last", "mean"]
+    assert ax.get_legend().get_texts()[0].get_text() == "bag of words"
+    means = [bar.lines[0].get_ydata()[0] for bar in ax.containers]
+    assert means == pytest.approx([0.65, 0.72])
+    with pytest.raises(ValueError, match="at least one result"):
+        plot.seed_spread({"last": []})
+    plt.close("all")

@@ -8,6 +8,8 @@
 - :mod:`lmkit.models.gated`   the LSTM and PyTorch's GRU written out step by step, chapter 7
 - :mod:`lmkit.models.cho_gru` the GRU of the lecture (Cho et al., 2014), which is not PyTorch's
 - :mod:`lmkit.models.bidirectional` a bidirectional layer equal to ``bidirectional=True``
+- :mod:`lmkit.models.encoder` a recurrent encoder over padded batches, and pooling
+- :mod:`lmkit.models.labelling` the tagger and the sentence classifier of chapter 8
 
 The neural models are imported on first use, so ``lmkit.ngram`` (which needs only the contract)
 loads without PyTorch.
@@ -21,13 +23,14 @@ from typing import Any
 from lmkit.models.base import LanguageModel, NotFittedError
 
 __all__ = ["Bidirectional", "ChoGRUCell", "FixedWindowLM", "LanguageModel", "NeuralLM",
-           "NotFittedError", "RNNConfig", "RNNLM", "ScratchGRU", "ScratchLSTM", "ScratchRNN",
-           "WindowConfig", "init_forget_bias"]
+           "NotFittedError", "RNNClassifier", "RNNConfig", "RNNEncoder", "RNNLM", "RNNTagger",
+           "ScratchGRU", "ScratchLSTM", "ScratchRNN", "WindowConfig", "init_forget_bias"]
 
 _LAZY = {"FixedWindowLM": "window", "WindowConfig": "window", "RNNLM": "rnn",
          "RNNConfig": "rnn", "ScratchRNN": "rnn", "NeuralLM": "neural",
          "ScratchLSTM": "gated", "ScratchGRU": "gated", "init_forget_bias": "gated",
-         "ChoGRUCell": "cho_gru", "Bidirectional": "bidirectional"}
+         "ChoGRUCell": "cho_gru", "Bidirectional": "bidirectional",
+         "RNNEncoder": "encoder", "RNNTagger": "labelling", "RNNClassifier": "labelling"}
 
 
 def __getattr__(name: str) -> Any:

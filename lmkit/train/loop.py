@@ -66,7 +66,7 @@ def fit(
             step; the final evaluation comes on top. Which step it stops at depends on the
             machine, so use ``epochs``/``max_steps`` where numbers must reproduce exactly.
         optimizer: a ready ``torch.optim`` optimizer over the model's parameters; default
-            ``Adam(model.parameters(), lr=lr)``.
+            ``Adam(model.parameters(), lr=lr)`` (fused, where torch supports it).
         lr: learning rate of the default optimizer (default ``1e-3``); with your own optimizer
             set it there instead.
         schedule: learning-rate schedule per step: ``None`` (constant), ``"cosine"`` (from ``lr``
@@ -95,7 +95,7 @@ def fit(
     if seed is not None:
         torch.manual_seed(seed)
     if optimizer is None:
-        optimizer = torch.optim.Adam(_trainable(model), lr=1e-3 if lr is None else lr)
+        optimizer = _adam(_trainable(model), 1e-3 if lr is None else lr)
     scheduler = _make_scheduler(schedule, optimizer, total_steps)
     carry = bool(getattr(train, "sequential", False)) if carry_state is None else carry_state
     run = _Run(model, valid, loss_fn, History(steps_per_epoch=steps_per_epoch), total_steps,
@@ -144,6 +144,15 @@ def fit(
         history.message = _stop_message(history, epochs, max_steps, time_budget)
     model.train(was_training)
     return history
+
+
+def _adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel per step where this torch supports it (2.4 and later on a
+    CPU): the same update, up to rounding, and several times faster for a large embedding."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # an older torch, or unsupported tensors
+        return torch.optim.Adam(params, lr=lr)
 
 
 class _Run:
