@@ -339,7 +339,8 @@ def _rows(values: Any) -> list[Any]:
     return list(values)
 
 
-def seed_spread(results: Mapping[str, Sequence[float]], *, ylabel: str = "accuracy",
+def seed_spread(results: Mapping[str, Sequence[float]], *, xlabel: str = "",
+                ylabel: str = "accuracy",
                 reference: Mapping[str, float] | None = None, title: str | None = None,
                 ax: Axes | None = None) -> Axes:
     """One column of dots per setting (one dot per seed), with the mean and ± one standard
@@ -365,6 +366,7 @@ def seed_spread(results: Mapping[str, Sequence[float]], *, ylabel: str = "accura
         ax.legend(loc="lower right")
     ax.set_xticks(range(len(results)), list(results))
     ax.set_xlim(-0.5, len(results) - 0.3)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)

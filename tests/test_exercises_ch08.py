@@ -1,5 +1,6 @@
 """Chapter 8's reference solutions agree with lmkit's pooling, encoder and loss."""
 
+import pytest
 import torch
 
 from lmkit.batching import pad
@@ -7,6 +8,8 @@ from lmkit.exercises import ch08, registry
 from lmkit.models import RNNEncoder
 from lmkit.models.encoder import pool
 from lmkit.train import lm_loss
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_masked_mean_is_lmkits_mean_pooling():

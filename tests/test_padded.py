@@ -12,6 +12,8 @@ from lmkit.models.encoder import pool
 from lmkit.models.labelling import predict
 from lmkit.train import fit, lm_loss
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 PAD = 1
 SENTENCES = [[5, 6, 7, 8], [9, 2], [3, 4, 5], [7]]
 TAGS = [[0, 1, 2, 0], [1, 1], [2, 0, 1], [2]]
@@ -205,7 +207,7 @@ def test_fit_trains_a_tagger_on_padded_batches() -> None:
     torch.manual_seed(0)
     tagger = RNNTagger(12, 3, embed=8, hidden=16, bidirectional=True)
     batches = PaddedBatches(SENTENCES * 8, TAGS * 8, batch_size=8, pad_id=PAD, shuffle=True)
-    history = fit(tagger, batches, epochs=30, lr=2e-2, progress=False)
+    history = fit(tagger, batches, epochs=20, lr=2e-2, progress=False)
     assert history.train_loss[-1] < 0.1 * history.train_loss[0]
     predicted, gold = predict(tagger, PaddedBatches(SENTENCES, TAGS, 4, pad_id=PAD))
     assert predicted.tolist() == gold.tolist()
