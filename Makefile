@@ -1,7 +1,8 @@
 # Two commands (see README.md):
 #   make book   set up .venv on a fresh machine and build the HTML book into _build/html
-#   make test   everything CI checks: lint, unit tests, every notebook, the strict book build,
-#               the student edition, the browser tests over the built book, the Colab simulation
+#   make test   everything CI checks: lint, unit tests, the strict book build (which executes
+#               every notebook), the student edition, the browser tests over the built book, the
+#               Colab simulation (every chapter again, with Colab's versions)
 # and one more for instructors:
 #   make student   the student edition (no solutions) in _build/student/html
 PYTHON ?= python3
@@ -52,7 +53,11 @@ student: setup
 	mv _build/student/_build/html _build/student/html
 	@echo "The student edition is in _build/student/html (open index.html)."
 
-test: setup lint unit notebooks build-strict student-strict book-tests
+# Every notebook is executed by build-strict (an error in any cell fails it: _config.yml's
+# allow_errors: false and nb_execution_raise_on_error, the same 150 s per cell as nbval's), and
+# tests/test_notebooks.py fails on a notebook of book/ that _toc.yml does not list, so a separate
+# nbval pass would check nothing more: `make notebooks` stays for running them alone.
+test: setup lint unit build-strict student-strict book-tests
 
 # Notebook code is held to 76 columns: a code box of the book shows 77 characters in a 1280 px
 # wide window (tests/test_browser.py fails on any box that needs a horizontal scroll bar); the
@@ -64,7 +69,7 @@ lint: setup
 unit: setup
 	$(BIN)/python -m pytest tests -q
 
-notebooks: setup
+notebooks: setup   # every notebook under nbval, without building the book
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=150 book -q
 
 build-strict: setup
@@ -74,7 +79,8 @@ student-strict: setup
 	$(MAKE) --no-print-directory student JBFLAGS="$(STRICT)"
 
 # Tests of the built book as readers meet it (they skip in a plain `pytest tests`): headless
-# Chromium over every page, the student edition, and chapter 1 run as on Colab.
+# Chromium over every page, the student edition, and every chapter run as on Colab (with Colab's
+# published versions; lmkit's torch-free tests also run on Python 3.13 there).
 book-tests: setup
 	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_editions.py \
 	  tests/test_colab.py -q -rs --durations=5
@@ -86,7 +92,7 @@ editions: setup
 	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_editions.py -q -rs
 
 colab: setup
-	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_colab.py -q -rs
+	RUN_BOOK_TESTS=1 $(BIN)/python -m pytest tests/test_colab.py -q -rs --durations=5
 
 times: setup
 	$(BIN)/python bench/notebook_times.py

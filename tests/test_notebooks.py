@@ -1,7 +1,7 @@
 """The book's notebooks: hygiene, set-up cells in sync, and every printed solution passes.
 
-These tests read the notebooks; executing them is the job of `pytest --nbval-lax book` and of
-the book build (both run by `make test`).
+These tests read the notebooks; executing them is the job of the strict book build and of the
+Colab simulation (both run by `make test`; `make notebooks` runs them alone under nbval).
 """
 
 import json

@@ -173,7 +173,12 @@ def _lookup(key: str) -> Exercise:
             return _REGISTRY[key]
         known = sorted(k for k in _REGISTRY if k.partition(".")[0] == chapter)
     else:
-        known = sorted(registry())
+        for other in _chapters():  # list what every chapter has that can be loaded here
+            try:
+                _load_chapter(other)
+            except ImportError:  # a chapter whose cases need PyTorch, on a machine without it
+                pass
+        known = sorted(_REGISTRY)
     near = difflib.get_close_matches(key, known, n=1) if isinstance(key, str) else []
     hint = f" Did you mean {near[0]!r}?" if near else ""
     raise ValueError(f"Unknown exercise {key!r}.{hint} Known exercises: "
