@@ -6,7 +6,8 @@ One module per idea (see the book's preface for the map):
 - :mod:`lmkit.text`       tokenizers and :class:`~lmkit.text.Vocab`
 - :mod:`lmkit.batching`   token streams, context windows, (batch, time) blocks for truncated BPTT
 - :mod:`lmkit.ngram`      counting and smoothed n-gram models (add-δ, interpolation, Kneser–Ney)
-- :mod:`lmkit.metrics`    cross-entropy, perplexity, bits per character
+- :mod:`lmkit.metrics`    cross-entropy, perplexity, bits per character; corpus BLEU
+- :mod:`lmkit.translation` Tatoeba French–English pairs for chapters 9 and 10
 - :mod:`lmkit.models`     the neural language models (:mod:`lmkit.models.window`, …)
 - :mod:`lmkit.train`      the one training loop: progress bar, clipping, truncated BPTT, history
 - :mod:`lmkit.generate`   greedy, temperature and top-k sampling from any neural language model

@@ -1,4 +1,5 @@
-"""How good is a language model? Cross-entropy, perplexity and bits per character.
+"""How good is a language model? Cross-entropy, perplexity and bits per character; and how
+good is a translation? Corpus BLEU.
 
 All three are computed from the natural-log probabilities ``log p(x_t | x_<t)`` the model gave
 to the tokens that actually occurred, never from the probabilities themselves: the product of
@@ -11,19 +12,26 @@ For ``T`` tokens with log-probabilities ``l_1 … l_T`` (in nats):
 - bits per char  ``BPC = -(Σ l_t) / (C ln 2)``     for a text of ``C`` characters
 
 so ``PPL = 2 ** BPC`` when the tokens are the characters (``C = T``).
+
+**BLEU** (Papineni et al., 2002) compares translations with references by their n-grams, over
+the whole corpus at once (:func:`corpus_bleu`); sacreBLEU (Post, 2018) is the standard
+implementation, and the tests check that :func:`corpus_bleu` equals it.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lmkit._checks import check_int, safe_exp
 
-__all__ = ["bits_per_char", "cross_entropy", "perplexity"]
+__all__ = ["BleuScore", "bits_per_char", "corpus_bleu", "cross_entropy", "ngrams",
+           "perplexity"]
 
 
 def _as_logprobs(logprobs: Any) -> np.ndarray:
@@ -108,3 +116,101 @@ def bits_per_char(logprobs: Any, num_chars: int | None = None) -> float:
         num_chars = arr.size
     num_chars = check_int(num_chars, "num_chars", 1)
     return float(-_total(arr) / (num_chars * math.log(2)))
+
+
+# ------------------------------------------------------------------------------------------------
+# BLEU
+
+
+class BleuScore(NamedTuple):
+    """Corpus BLEU and its parts, as sacreBLEU reports them.
+
+    ``score`` is on sacreBLEU's 0–100 scale; ``precisions`` are the clipped n-gram precisions
+    ``p_n`` (in %), ``bp`` the brevity penalty, ``hyp_len`` and ``ref_len`` the corpus lengths
+    ``c`` and ``r`` in tokens.
+    """
+
+    score: float
+    precisions: list[float]
+    bp: float
+    hyp_len: int
+    ref_len: int
+
+
+def ngrams(tokens: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
+    """The n-grams of a token list with their counts.
+
+    >>> sorted(ngrams(["a", "b", "a", "b"], 2).items())
+    [(('a', 'b'), 2), (('b', 'a'), 1)]
+    """
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def _check_tokens(sentence: object, name: str) -> list[str]:
+    if isinstance(sentence, str) or not isinstance(sentence, Sequence) \
+            or not all(isinstance(t, str) for t in sentence):
+        raise TypeError(f"{name} must be a list of tokens (str), got {sentence!r:.60}; split "
+                        f"a sentence into tokens first")
+    return list(sentence)
+
+
+def corpus_bleu(hypotheses: Sequence[Sequence[str]],
+                references: Sequence[Sequence[Sequence[str]]], max_n: int = 4) -> BleuScore:
+    """Corpus BLEU from its definition, on token lists.
+
+    For ``n = 1 … max_n`` the **clipped precision** ``p_n`` is the number of hypothesis n-grams
+    that also occur in a reference (each counted at most as often as in the reference where it
+    is most frequent), summed over the corpus, divided by the number of hypothesis n-grams of
+    the corpus. BLEU is their geometric mean times the **brevity penalty**
+    ``BP = min(1, exp(1 - r / c))``, where ``c`` is the total hypothesis length of the corpus and
+    ``r`` the total reference length (for each sentence the reference closest in length to the
+    hypothesis, the shorter one on ties). Both are corpus totals: BLEU is not an average of
+    sentence scores. No smoothing: a corpus without a single matching ``max_n``-gram scores 0.
+
+    Args:
+        hypotheses: ``N`` translations, each a list of tokens.
+        references: ``N`` lists of references, each reference a list of tokens (at least one
+            reference per hypothesis).
+        max_n: the longest n-gram (4, as everyone reports).
+
+    Returns:
+        A :class:`BleuScore`; ``score`` equals ``sacrebleu.corpus_bleu(hyps, refs,
+        tokenize="none", smooth_method="none")`` on the same tokens joined by spaces.
+
+    >>> round(corpus_bleu([["the", "cat", "sat", "down"]],
+    ...                   [[["the", "cat", "sat", "down", "today"]]]).score, 2)
+    77.88
+    """
+    max_n = check_int(max_n, "max_n")
+    if isinstance(hypotheses, str) or not isinstance(hypotheses, Sequence) \
+            or isinstance(references, str) or not isinstance(references, Sequence):
+        raise TypeError("hypotheses and references must be lists (of token lists, and of lists "
+                        "of token lists)")
+    if len(hypotheses) != len(references):
+        raise ValueError(f"one list of references per hypothesis: got {len(hypotheses)} "
+                         f"hypotheses and {len(references)} reference lists")
+    if not hypotheses:
+        raise ValueError("hypotheses is empty: BLEU needs at least one translation")
+    matches, totals = [0] * max_n, [0] * max_n
+    c = r = 0
+    for i, (hyp, refs) in enumerate(zip(hypotheses, references, strict=True)):
+        hyp = _check_tokens(hyp, f"hypothesis {i}")
+        if isinstance(refs, str) or not isinstance(refs, Sequence) or not refs:
+            raise TypeError(f"references[{i}] must be a non-empty list of references (token "
+                            f"lists); for one reference write [reference]")
+        refs = [_check_tokens(ref, f"reference {i}") for ref in refs]
+        c += len(hyp)
+        r += min((abs(len(ref) - len(hyp)), len(ref)) for ref in refs)[1]
+        for n in range(1, max_n + 1):
+            counts = ngrams(hyp, n)
+            most: Counter[tuple[str, ...]] = Counter()
+            for ref in refs:
+                most |= ngrams(ref, n)          # max count of each n-gram over the references
+            matches[n - 1] += sum(min(k, most[g]) for g, k in counts.items())
+            totals[n - 1] += max(0, len(hyp) - n + 1)
+    precisions = [100.0 * m / t if t else 0.0 for m, t in zip(matches, totals, strict=True)]
+    bp = 0.0 if c == 0 else 1.0 if c > r else math.exp(1 - r / c)
+    if min(matches) == 0:
+        return BleuScore(0.0, precisions, bp, c, r)
+    log_mean = sum(math.log(m / t) for m, t in zip(matches, totals, strict=True)) / max_n
+    return BleuScore(100.0 * bp * math.exp(log_mean), precisions, bp, c, r)

@@ -1,5 +1,5 @@
 """The book's recurring plots: training curves, gradient norms, heat maps, the spread of results
-over seeds, and the unrolled-RNN diagram.
+over seeds, scores against sequence length, and the unrolled-RNN diagram.
 
 Every function draws into ``ax`` (a new figure if it is ``None``) and returns the
 :class:`matplotlib.axes.Axes`, so plots can be combined and tested::
@@ -23,8 +23,8 @@ from matplotlib.patches import FancyBboxPatch
 from lmkit._checks import check_int, check_number
 from lmkit.train import History
 
-__all__ = ["clipping", "gradient_norms", "heatmap", "matrix_powers", "seed_spread", "smooth",
-           "training_curves", "unrolled_rnn"]
+__all__ = ["by_length", "clipping", "gradient_norms", "heatmap", "matrix_powers", "seed_spread",
+           "smooth", "training_curves", "unrolled_rnn"]
 
 _METRICS = ("perplexity", "loss")
 _XS = ("step", "epoch", "seconds")
@@ -371,3 +371,33 @@ def seed_spread(results: Mapping[str, Sequence[float]], *, xlabel: str = "",
     if title:
         ax.set_title(title)
     return ax
+
+
+def by_length(curves: Mapping[str, Mapping[Any, float]], *, xlabel: str = "length",
+              ylabel: str = "score", ylim: tuple[float, float] | None = None,
+              title: str | None = None, ax: Axes | None = None) -> Axes:
+    """Scores against sequence length, one line per model or metric (chapters 9 and 10).
+
+    Args:
+        curves: name -> ``{length (or bin label): score}``; the lengths of all curves are
+            placed on one axis in the order they first appear.
+        ylim: the y range, e.g. ``(0, 1)`` for accuracies.
+    """
+    if not curves or any(len(c) == 0 for c in curves.values()):
+        raise ValueError("curves must map each name to at least one (length, score) pair")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.4))
+    labels: list[Any] = []
+    for c in curves.values():
+        labels += [k for k in c if k not in labels]
+    numeric = all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in labels)
+    for i, (name, c) in enumerate(curves.items()):
+        xs = list(c) if numeric else [labels.index(k) for k in c]
+        ax.plot(xs, [float(v) for v in c.values()], marker="o", color=f"C{i}", label=name)
+    if not numeric:
+        ax.set_xticks(range(len(labels)), [str(k) for k in labels])
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if len(curves) > 1:
+        ax.legend()
+    return _finish(ax, xlabel, ylabel, False, title)

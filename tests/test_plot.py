@@ -193,3 +193,20 @@ def test_seed_spread_draws_one_dot_per_seed_and_the_mean():
     with pytest.raises(ValueError, match="at least one result"):
         plot.seed_spread({"last": []})
     plt.close("all")
+
+
+def test_by_length_draws_one_line_per_curve():
+    ax = plot.by_length({"a": {1: 0.9, 2: 0.5, 3: 0.1}, "b": {1: 1.0, 3: 1.0}}, ylim=(0, 1))
+    lines = ax.get_lines()
+    assert [list(line.get_xdata()) for line in lines] == [[1, 2, 3], [1, 3]]
+    assert list(lines[0].get_ydata()) == [0.9, 0.5, 0.1] and ax.get_ylim() == (0, 1)
+    ax = plot.by_length({"bleu": {"2-4": 30.0, "5": 20.0, "8-9": 5.0}})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2-4", "5", "8-9"]
+    assert list(ax.get_lines()[0].get_xdata()) == [0, 1, 2]
+    plt.close("all")
+
+
+@pytest.mark.parametrize("curves", [{}, {"a": {}}])
+def test_by_length_bad_input(curves):
+    with pytest.raises(ValueError, match="at least one"):
+        plot.by_length(curves)

@@ -20,6 +20,10 @@ gradients, not a prediction. Three things make that true:
     mask = length_mask(lengths)                          # [[T, T, T], [T, T, F]]
     batches = PaddedBatches(sentences, tags, batch_size=32, pad_id=1, shuffle=True)
     for (ids, lengths), targets in batches: ...          # targets: (B, T), -100 at padding
+
+For an encoder–decoder (chapters 9 and 10), :class:`PaddedPairs` batches (source, target)
+pairs: the padded sources with their lengths, the decoder's inputs ``<s> y_1 … y_m`` and its
+targets ``y_1 … y_m </s>`` (teacher forcing), the targets padded with ``IGNORE_INDEX``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import torch
 from lmkit._checks import check_int
 from lmkit.train.step import IGNORE_INDEX
 
-__all__ = ["IGNORE_INDEX", "PaddedBatches", "length_mask", "pad"]
+__all__ = ["IGNORE_INDEX", "PaddedBatches", "PaddedPairs", "length_mask", "pad"]
 
 
 def _as_ids(seq: Any, name: str) -> torch.Tensor:
@@ -220,3 +224,93 @@ class PaddedBatches:
         return (f"PaddedBatches({len(self.inputs)} sentences, {kind} targets, "
                 f"batch_size={self.batch_size}, {len(self)} batches, shuffle={self.shuffle}, "
                 f"bucket={self.bucket})")
+
+
+class PaddedPairs:
+    """Mini-batches of (source, target) sentence pairs for an encoder–decoder.
+
+    Each batch is ``((src, src_lengths, tgt_in), tgt_out)``:
+
+    - ``src`` ``(B, S)``: the source ids, padded with ``pad_id``; ``src_lengths`` ``(B,)``;
+    - ``tgt_in`` ``(B, T)``: ``<s> y_1 … y_m``, what the decoder reads (teacher forcing), padded
+      with ``pad_id``;
+    - ``tgt_out`` ``(B, T)``: ``y_1 … y_m </s>``, what it must predict at each position, padded
+      with ``IGNORE_INDEX`` so that the loss is the mean over real target tokens.
+
+    ``T = m + 1`` for the longest target of the batch. :func:`lmkit.train.fit` calls the model
+    as ``model(src, src_lengths, tgt_in)``.
+
+    Args:
+        sources, targets: ``N`` id sequences each (lists or 1-D tensors), none empty; the
+            targets without ``<s>`` and ``</s>``, which are added here.
+        batch_size: pairs per batch (the last batch may be smaller).
+        pad_id, bos_id, eos_id: the ids of ``<pad>``, ``<s>`` and ``</s>`` (of the target
+            vocabulary; the source is padded with ``pad_id`` too, so both vocabularies must
+            give ``<pad>`` the same id, as every :class:`lmkit.text.Vocab` does).
+        shuffle: a new random order every epoch (torch's global generator).
+        bucket: group pairs of similar source length into a batch (less padding).
+
+    >>> b = PaddedPairs([[5, 6, 7], [8]], [[9], [10, 11]], batch_size=2, pad_id=1, bos_id=2,
+    ...                 eos_id=3)
+    >>> (src, n, tgt_in), tgt_out = next(iter(b))
+    >>> src.tolist(), n.tolist(), tgt_in.tolist(), tgt_out.tolist()
+    ([[5, 6, 7], [8, 1, 1]], [3, 1], [[2, 9, 1], [2, 10, 11]], [[9, 3, -100], [10, 11, 3]])
+    """
+
+    sequential = False
+    _POOL = 50
+
+    def __init__(self, sources: Sequence[Any], targets: Sequence[Any], batch_size: int, *,
+                 pad_id: int, bos_id: int, eos_id: int, shuffle: bool = False,
+                 bucket: bool = False) -> None:
+        for name, seqs in (("sources", sources), ("targets", targets)):
+            if isinstance(seqs, (str, bytes)) or not isinstance(seqs, Sequence):
+                raise TypeError(f"{name} must be a list of id sequences, got "
+                                f"{type(seqs).__name__}")
+        if len(sources) != len(targets):
+            raise ValueError(f"sources and targets must hold the same number of sentences, "
+                             f"got {len(sources)} and {len(targets)}")
+        if len(sources) == 0:
+            raise ValueError("sources is empty: there is nothing to batch")
+        self.sources = [_as_ids(s, f"source {i}") for i, s in enumerate(sources)]
+        self.targets = [_as_ids(t, f"target {i}") for i, t in enumerate(targets)]
+        for name, seqs in (("source", self.sources), ("target", self.targets)):
+            for i, s in enumerate(seqs):
+                if s.dim() != 1 or int(s.min()) < 0:
+                    raise ValueError(f"{name} {i} must be a 1-D sequence of ids >= 0")
+        self.batch_size = check_int(batch_size, "batch_size")
+        self.pad_id = check_int(pad_id, "pad_id", minimum=0)
+        self.bos_id = check_int(bos_id, "bos_id", minimum=0)
+        self.eos_id = check_int(eos_id, "eos_id", minimum=0)
+        if len({self.pad_id, self.bos_id, self.eos_id}) != 3:
+            raise ValueError(f"pad_id, bos_id and eos_id must differ, got {self.pad_id}, "
+                             f"{self.bos_id}, {self.eos_id}")
+        self.shuffle, self.bucket = bool(shuffle), bool(bucket)
+
+    def __len__(self) -> int:
+        return -(-len(self.sources) // self.batch_size)
+
+    def _order(self) -> list[list[int]]:
+        n, b = len(self.sources), self.batch_size
+        order = torch.randperm(n).tolist() if self.shuffle else list(range(n))
+        if self.bucket:
+            pool = self._POOL * b
+            order = [i for start in range(0, n, pool) for i in
+                     sorted(order[start:start + pool], key=lambda i: self.sources[i].shape[0])]
+        batches = [order[i:i + b] for i in range(0, n, b)]
+        if self.bucket and self.shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
+        return batches
+
+    def __iter__(self) -> Iterator[tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+                                         torch.Tensor]]:
+        bos, eos = torch.tensor([self.bos_id]), torch.tensor([self.eos_id])
+        for idx in self._order():
+            src, src_lengths = pad([self.sources[i] for i in idx], self.pad_id)
+            tgt_in, _ = pad([torch.cat([bos, self.targets[i]]) for i in idx], self.pad_id)
+            tgt_out, _ = pad([torch.cat([self.targets[i], eos]) for i in idx], IGNORE_INDEX)
+            yield (src, src_lengths, tgt_in), tgt_out
+
+    def __repr__(self) -> str:
+        return (f"PaddedPairs({len(self.sources)} pairs, batch_size={self.batch_size}, "
+                f"{len(self)} batches, shuffle={self.shuffle}, bucket={self.bucket})")

@@ -10,6 +10,7 @@
 - :mod:`lmkit.models.bidirectional` a bidirectional layer equal to ``bidirectional=True``
 - :mod:`lmkit.models.encoder` a recurrent encoder over padded batches, and pooling
 - :mod:`lmkit.models.labelling` the tagger and the sentence classifier of chapter 8
+- :mod:`lmkit.models.seq2seq` the encoder–decoder of chapter 9 and greedy decoding
 
 The neural models are imported on first use, so ``lmkit.ngram`` (which needs only the contract)
 loads without PyTorch.
@@ -24,13 +25,15 @@ from lmkit.models.base import LanguageModel, NotFittedError
 
 __all__ = ["Bidirectional", "ChoGRUCell", "FixedWindowLM", "LanguageModel", "NeuralLM",
            "NotFittedError", "RNNClassifier", "RNNConfig", "RNNEncoder", "RNNLM", "RNNTagger",
-           "ScratchGRU", "ScratchLSTM", "ScratchRNN", "WindowConfig", "init_forget_bias"]
+           "ScratchGRU", "ScratchLSTM", "ScratchRNN", "Seq2Seq", "WindowConfig",
+           "init_forget_bias"]
 
 _LAZY = {"FixedWindowLM": "window", "WindowConfig": "window", "RNNLM": "rnn",
          "RNNConfig": "rnn", "ScratchRNN": "rnn", "NeuralLM": "neural",
          "ScratchLSTM": "gated", "ScratchGRU": "gated", "init_forget_bias": "gated",
          "ChoGRUCell": "cho_gru", "Bidirectional": "bidirectional",
-         "RNNEncoder": "encoder", "RNNTagger": "labelling", "RNNClassifier": "labelling"}
+         "RNNEncoder": "encoder", "RNNTagger": "labelling", "RNNClassifier": "labelling",
+         "Seq2Seq": "seq2seq"}
 
 
 def __getattr__(name: str) -> Any:
