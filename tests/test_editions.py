@@ -61,8 +61,9 @@ def full_source(page) -> str:
 
 def solution_snippets(page) -> list[str]:
     """Lines that only the solutions contain: their code, and their prose where it has no
-    markup that the HTML renders differently (math, roles)."""
-    elsewhere = squash(SOLUTION.sub("", full_source(page)))
+    markup that the HTML renders differently (math, roles). A line that the book shows outside
+    its solutions, on any page (an import, say), is not a leak."""
+    elsewhere = "\n".join(squash(SOLUTION.sub("", full_source(other))) for other in CHAPTERS)
     snippets = []
     for body in page.solutions:
         in_code = False
