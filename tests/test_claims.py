@@ -62,24 +62,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_notebooks import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIMS_DIR = Path(__file__).resolve().parent / "claims"
 
 # ---------------------------------------------------------------------------------------------
 # The chapters
-
-
-def toc_files(node):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("file", "root"):
-                yield value
-            else:
-                yield from toc_files(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from toc_files(item)
 
 
 def chapters():

@@ -126,6 +126,26 @@ def length_mask(lengths: torch.Tensor, length: int | None = None) -> torch.Tenso
     return torch.arange(length, device=lengths.device)[None, :] < lengths[:, None]
 
 
+_POOL = 50  # batches per bucketing pool
+
+
+def _batch_order(lengths: list[int], batch_size: int, *, shuffle: bool,
+                 bucket: bool) -> list[list[int]]:
+    """The example indices of each batch, in the order of one epoch: shuffled (torch's global
+    generator) if ``shuffle``; with ``bucket``, sorted by length within pools of ``_POOL``
+    batches, and the batches then shuffled too."""
+    n = len(lengths)
+    order = torch.randperm(n).tolist() if shuffle else list(range(n))
+    if bucket:
+        pool = _POOL * batch_size
+        order = [i for start in range(0, n, pool)
+                 for i in sorted(order[start:start + pool], key=lambda i: lengths[i])]
+    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    if bucket and shuffle:
+        batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
+    return batches
+
+
 class PaddedBatches:
     """Mini-batches of variable-length sentences with their targets, padded per batch.
 
@@ -154,7 +174,6 @@ class PaddedBatches:
 
     #: Sentences are independent: a recurrent state is never carried between batches.
     sequential = False
-    _POOL = 50  # batches per bucketing pool
 
     def __init__(self, inputs: Sequence[Any], targets: Sequence[Any], batch_size: int, *,
                  pad_id: int, shuffle: bool = False, bucket: bool = False) -> None:
@@ -199,16 +218,8 @@ class PaddedBatches:
 
     def _order(self) -> list[list[int]]:
         """The sentence indices of each batch, in the order of this epoch."""
-        n, b = len(self.inputs), self.batch_size
-        order = torch.randperm(n).tolist() if self.shuffle else list(range(n))
-        if self.bucket:
-            pool = self._POOL * b
-            order = [i for start in range(0, n, pool) for i in
-                     sorted(order[start:start + pool], key=lambda i: self.inputs[i].shape[0])]
-        batches = [order[i:i + b] for i in range(0, n, b)]
-        if self.bucket and self.shuffle:
-            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
-        return batches
+        return _batch_order([s.shape[0] for s in self.inputs], self.batch_size,
+                            shuffle=self.shuffle, bucket=self.bucket)
 
     def __iter__(self) -> Iterator[tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]]:
         for idx in self._order():
@@ -258,7 +269,6 @@ class PaddedPairs:
     """
 
     sequential = False
-    _POOL = 50
 
     def __init__(self, sources: Sequence[Any], targets: Sequence[Any], batch_size: int, *,
                  pad_id: int, bos_id: int, eos_id: int, shuffle: bool = False,
@@ -291,16 +301,8 @@ class PaddedPairs:
         return -(-len(self.sources) // self.batch_size)
 
     def _order(self) -> list[list[int]]:
-        n, b = len(self.sources), self.batch_size
-        order = torch.randperm(n).tolist() if self.shuffle else list(range(n))
-        if self.bucket:
-            pool = self._POOL * b
-            order = [i for start in range(0, n, pool) for i in
-                     sorted(order[start:start + pool], key=lambda i: self.sources[i].shape[0])]
-        batches = [order[i:i + b] for i in range(0, n, b)]
-        if self.bucket and self.shuffle:
-            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
-        return batches
+        return _batch_order([s.shape[0] for s in self.sources], self.batch_size,
+                            shuffle=self.shuffle, bucket=self.bucket)
 
     def __iter__(self) -> Iterator[tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor],
                                          torch.Tensor]]:
