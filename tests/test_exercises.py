@@ -126,7 +126,7 @@ def test_a_typo_in_a_chapters_key_names_that_chapters_exercises():
         evaluate("ch03.mixture_perplexty", print)
     message = str(info.value)
     assert "Did you mean 'ch03.mixture_perplexity'?" in message
-    assert "ch03.window_params" in message and "ch01." not in message
+    assert "ch03.largest_window" in message and "ch01." not in message
 
 
 def _fresh_python(code: str) -> str:
@@ -138,9 +138,9 @@ def _fresh_python(code: str) -> str:
 
 def test_checking_a_chapter_1_exercise_does_not_import_torch():
     out = _fresh_python("import sys; from lmkit.exercises import check; "
-                        "check('ch01.perplexity', lambda lp: 1.0); "
+                        "check('ch01.corpus_perplexity', lambda r: 1.0); "
                         "print('torch' in sys.modules)")
-    assert out.splitlines()[0].startswith("❌ ch01.perplexity: case 1 is wrong."), out
+    assert out.splitlines()[0].startswith("❌ ch01.corpus_perplexity: case 1 is wrong."), out
     assert out.splitlines()[-1] == "False", out
 
 
@@ -152,17 +152,19 @@ def test_a_chapter_is_imported_when_one_of_its_exercises_is_first_checked():
         "def loaded():\n"
         "    return sorted(m for m in sys.modules if m.startswith('lmkit.exercises.ch'))\n"
         "print('torch' in sys.modules, loaded())\n"
-        "check('ch01.sequence_logprob', lambda p: math.fsum(math.log(x) for x in p))\n"
+        "check('ch01.corpus_perplexity', lambda r: math.exp(math.fsum(n * math.log(p) "
+        "for p, n in r) / sum(n for _, n in r)))\n"
         "check('ch02.continuation_prob', lambda s, w: 0.0)\n"
         "print('torch' in sys.modules, loaded())\n"
-        "check('ch03.window_params', lambda v, k, d, h: v*d + h*(k*d + 1) + v*(h + 1))\n"
+        "check('ch03.largest_window', lambda v, d, h, b, x: "
+        "max(0, (b - v*d - h - v*(h + 1)) // (d*h + x*v*d)))\n"
         "print('torch' in sys.modules, loaded())\n")
     lines = out.splitlines()
     assert lines[0] == "False []", out
-    assert lines[1] == "✅ ch01.sequence_logprob: passed all 5 hidden cases.", out
+    assert lines[1] == "✅ ch01.corpus_perplexity: passed all 6 hidden cases.", out
     assert lines[2].startswith("❌ ch02.continuation_prob: case 1 is wrong."), out
     assert "False ['lmkit.exercises.ch01', 'lmkit.exercises.ch02']" in lines, out
-    assert "✅ ch03.window_params: passed all 5 hidden cases." in lines, out
+    assert "✅ ch03.largest_window: passed all 10 hidden cases." in lines, out
     assert lines[-1] == ("True ['lmkit.exercises.ch01', 'lmkit.exercises.ch02', "
                          "'lmkit.exercises.ch03']"), out
 
@@ -195,7 +197,7 @@ def test_every_reference_passes_its_own_checker(key):
 
 # -- limits that hold: nothing a learner's function does hangs or crashes the kernel --------------
 
-PERPLEXITY = "ch01.perplexity"
+PERPLEXITY = "ch01.corpus_perplexity"
 FAST = {"time_limit": 0.5}  # short limits keep the suite fast
 
 
@@ -343,7 +345,7 @@ def test_ctrl_c_during_a_check_interrupts_it(capsys):
     start = time.monotonic()
     check(PERPLEXITY, _swallowing_loop, time_limit=10)
     timer.join()
-    assert "⏹ ch01.perplexity: check interrupted during case 1." in capsys.readouterr().out
+    assert "⏹ ch01.corpus_perplexity: check interrupted during case 1." in capsys.readouterr().out
     assert time.monotonic() - start < 3
     _still_works()
 
@@ -375,11 +377,11 @@ def test_in_process_fallback_still_gives_verdicts_and_says_it_is_weaker(square):
 def test_a_check_costs_well_under_a_second():
     # a kernel with PyTorch loaded (imported above), as in chapters 3 to 6
 
-    reference = registry()["ch05.bptt_step"].reference
-    evaluate("ch05.bptt_step", reference)  # the chapter is imported once, in the kernel
+    reference = registry()["ch05.leaky_bptt_step"].reference
+    evaluate("ch05.leaky_bptt_step", reference)  # the chapter is imported once, in the kernel
     start = time.perf_counter()
     for _ in range(5):
-        assert evaluate("ch05.bptt_step", reference).passed
+        assert evaluate("ch05.leaky_bptt_step", reference).passed
     assert (time.perf_counter() - start) / 5 < 0.5
 
 
@@ -395,7 +397,8 @@ def _tensor_exercises() -> list:
 
 @needs_torch
 def test_chapter_5s_tensor_exercises_are_among_them():
-    assert {"ch05.bptt_step", "ch05.rtrl_step", "ch05.w_hh_grad"} <= set(_tensor_exercises())
+    assert {"ch05.leaky_bptt_step", "ch05.rtrl_bias_step",
+            "ch05.leaky_w_hh_grad"} <= set(_tensor_exercises())
 
 
 @pytest.mark.parametrize("key", _tensor_exercises())

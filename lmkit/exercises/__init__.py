@@ -2,7 +2,7 @@
 
 In a chapter, an exercise is a stub cell the learner edits and a check cell::
 
-    check("ch01.perplexity", perplexity)
+    check("ch01.corpus_perplexity", corpus_perplexity)
 
 which prints one of
 

@@ -12,33 +12,95 @@ from lmkit.exercises import Exercise, register
 _TOY = "i love you tons i love you 3000 i am iron man you love me".split()
 
 
-def _sequence_logprob(cond_probs: list[float]) -> float:
-    return math.fsum(math.log(p) for p in cond_probs)
+# ------------------------------------------------------------ a probability too small to store
+
+
+def _scientific_prob(cond_probs: list[float]) -> tuple[float, int]:
+    log10_p = math.fsum(math.log10(p) for p in cond_probs)
+    exponent = math.floor(log10_p)
+    return 10 ** (log10_p - exponent), exponent
+
+
+def _same_decimal(got: object, expected: tuple[float, int]) -> bool:
+    """``got`` is a pair ``(m, e)`` with ``1 <= m < 10``, ``e`` a whole number, and
+    ``m · 10^e`` equal to the expected number to about 1e-8 relative (compared as
+    ``log10 m + e``, so that ``(9.99999999999, -1201)`` and ``(1.0, -1200)`` are both right)."""
+    try:
+        mantissa, exponent = got  # type: ignore[misc]
+        mantissa, whole = float(mantissa), float(exponent)
+    except (TypeError, ValueError):
+        return False
+    if isinstance(exponent, bool) or not whole.is_integer() or not 1 <= mantissa < 10:
+        return False
+    value = math.log10(mantissa) + whole
+    return abs(value - (math.log10(expected[0]) + expected[1])) <= 1e-8 * max(1.0, abs(value))
+
+
+def _naive_decimal(probs: list[float]) -> tuple[float, int]:
+    p = math.prod(probs)  # underflows to 0.0 for long texts: log10(0) raises
+    exponent = math.floor(math.log10(p))
+    return p / 10**exponent, exponent
+
+
+def _split_with(probs: list[float], split) -> tuple[float, int]:
+    log10_p = math.fsum(math.log10(p) for p in probs)
+    exponent = split(log10_p)
+    return 10 ** (log10_p - exponent), exponent
+
+
+def _natural_log_decimal(probs: list[float]) -> tuple[float, int]:
+    log_p = math.fsum(math.log(p) for p in probs)  # nats, read as if they were decimal digits
+    exponent = math.floor(log_p)
+    return math.exp(log_p - exponent), exponent
 
 
 register(Exercise(
-    key="ch01.sequence_logprob",
-    reference=_sequence_logprob,
+    key="ch01.scientific_prob",
+    reference=_scientific_prob,
     cases=[([0.5],), ([0.5, 0.25, 0.125],), ([1.0, 1.0, 1.0],), ([0.9] * 50,),
-           ([0.001] * 400,)],  # the product of the last case underflows to 0.0
-    wrong=[lambda p: math.log(math.prod(p)),          # underflows on long sequences
-           lambda p: sum(math.log10(x) for x in p),   # wrong base
-           lambda p: math.fsum(math.log(x) for x in p) / len(p)],  # an average, not a total
+           ([1e-3] * 400,),  # the product underflows to 0.0; log10 p is exactly -1200
+           ([0.2] * 1000,),  # 10^-698.97: the product underflows too
+           ([0.3, 0.07, 0.5, 0.001, 0.6] * 120,)],
+    compare=_same_decimal,
+    wrong=[_naive_decimal,                                   # the product underflows
+           lambda p: _split_with(p, int),                    # truncates towards 0: m < 1
+           lambda p: _split_with(p, round),                  # rounds: m < 1 half the time
+           lambda p: _split_with(p, math.ceil),              # m in (0.1, 1]
+           _natural_log_decimal],                            # nats, not powers of ten
 ))
 
 
-def _perplexity(logprobs: list[float]) -> float:
-    return math.exp(-math.fsum(logprobs) / len(logprobs))
+# ------------------------------------------------------------ one perplexity for many sentences
 
+
+def _corpus_perplexity(reports: list[tuple[float, int]]) -> float:
+    nats = math.fsum(n * math.log(ppl) for ppl, n in reports)
+    return math.exp(nats / sum(n for _, n in reports))
+
+
+# (perplexity, scored tokens) per sentence: short sentences with extreme perplexities, so that
+# weighting sentences instead of tokens changes the answer.
+_REPORTS = [(120.0, 25), (35.5, 8), (900.0, 3), (60.25, 41), (12.0, 2)]
 
 register(Exercise(
-    key="ch01.perplexity",
-    reference=_perplexity,
-    cases=[([math.log(0.25)] * 4,), ([math.log(0.5), math.log(0.125)],),
-           ([0.0, 0.0],), ([math.log(1 / 10_000)] * 1000,), ([-2.0, -0.5, -7.25, -1.0],)],
-    wrong=[lambda lp: math.exp(-math.fsum(lp)),             # total, not per token
-           lambda lp: 2 ** (-math.fsum(lp) / len(lp)),      # mixes nats with base 2
-           lambda lp: -math.fsum(lp) / len(lp)],            # cross-entropy, not perplexity
+    key="ch01.corpus_perplexity",
+    reference=_corpus_perplexity,
+    cases=[(_REPORTS,), ([(4.0, 10)],), ([(2.0, 1), (8.0, 3)],),
+           ([(50.0, 30), (50.0, 7)],),
+           ([(5000.0, 120), (20.0, 5), (1.5, 300)],),  # 5000^120 overflows a float
+           (_REPORTS[::-1] * 3,)],
+    wrong=[
+        # the mean of the sentences' perplexities
+        lambda r: math.fsum(p for p, _ in r) / len(r),
+        # a token-weighted arithmetic mean of the perplexities
+        lambda r: math.fsum(p * n for p, n in r) / sum(n for _, n in r),
+        # every sentence weighs the same (a geometric mean over sentences)
+        lambda r: math.exp(math.fsum(math.log(p) for p, _ in r) / len(r)),
+        # forgets that log PPL is a per-token average: adds the logs, divides by all tokens
+        lambda r: math.exp(math.fsum(math.log(p) for p, _ in r) / sum(n for _, n in r)),
+        # multiplies out the sentence probabilities first: overflows on long sentences
+        lambda r: math.prod(p**n for p, n in r) ** (1 / sum(n for _, n in r)),
+    ],
 ))
 
 

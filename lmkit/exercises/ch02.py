@@ -80,35 +80,53 @@ register(Exercise(
 ))
 
 
-def _best_delta(train: list[list[str]], valid: list[list[str]], deltas: list[float]) -> float:
-    from lmkit.ngram import AddDelta
+def _delta_for_unseen(sentences: list[list[str]], prev: str, q: float) -> float | None:
+    vocab_size = len({w for s in sentences for w in s}) + 2  # + </s> + <unk>
+    if q >= 1 / vocab_size:
+        return None  # δ / (n + δ M) < 1 / M for every δ: no δ is large enough
+    starts = sum(1 for a, _ in _pairs(sentences) if a == prev)
+    # q (n + δ M) = δ  =>  δ = q n / (1 - q M)
+    return q * starts / (1 - q * vocab_size)
 
-    return min(deltas, key=lambda d: AddDelta(2, delta=d).fit(train).perplexity(valid))
+
+def _unseen_solver(vocab_size, starts, solve):
+    """A wrong answer built from a vocabulary size, a history count and a formula."""
+    def wrong(sentences, prev, q):
+        return solve(q, starts(sentences, prev), vocab_size(sentences))
+    return wrong
 
 
-def _corpus(seed: int, n: int, words: int = 12) -> list[list[str]]:
-    """A small corpus from a skewed random bigram source (deterministic)."""
-    import random
+def _vocab(s: list[list[str]]) -> int:
+    return len({w for t in s for w in t}) + 2
 
-    rng = random.Random(seed)
-    vocab = [f"w{i}" for i in range(words)]
-    return [[rng.choice(vocab[: 1 + (j * 7 + i) % words]) for j in range(rng.randint(3, 8))]
-            for i in range(n)]
+
+def _starts(s: list[list[str]], prev: str) -> int:
+    return sum(1 for a, _ in _pairs(s) if a == prev)
+
+
+def _guarded(q: float, n: int, m: int) -> float | None:
+    return None if q >= 1 / m else q * n / (1 - q * m)
 
 
 register(Exercise(
-    key="ch02.best_delta",
-    reference=_best_delta,
-    cases=[(_corpus(1, 200), _corpus(2, 50), [0.001, 0.01, 0.1, 1.0, 10.0]),
-           (_TOY, [["i", "love", "me"], ["you", "am", "iron"]], [0.01, 0.1, 1.0]),
-           (_corpus(3, 30, 40), _corpus(4, 30, 40), [0.03, 0.3, 3.0, 30.0])],
+    key="ch02.delta_for_unseen",
+    reference=_delta_for_unseen,
+    cases=[(_TOY, "love", 0.01), (_TOY, "<s>", 0.05), (_TOY, "i", 0.001),
+           (_TOY, "love", 0.1),  # above 1/M = 1/11: impossible
+           (_TOY, "you", 1 / 12), (_SMALL, "the", 0.02), (_SMALL, "cat", 0.1),
+           (_SMALL, "away", 0.05)],  # "away" ends a sentence: followed only by </s>
     wrong=[
-        # picks the delta that fits the training text best
-        lambda tr, va, ds: min(ds, key=lambda d: __import__("lmkit.ngram").ngram.AddDelta(
-            2, delta=d).fit(tr).perplexity(tr)),
-        lambda tr, va, ds: max(ds, key=lambda d: __import__("lmkit.ngram").ngram.AddDelta(
-            2, delta=d).fit(tr).perplexity(va)),
-        lambda tr, va, ds: 1.0,  # Laplace, always
+        # drops M: solves q = δ / (n + δ)
+        _unseen_solver(_vocab, _starts, lambda q, n, m: None if q >= 1 else q * n / (1 - q)),
+        # ignores δ in the denominator: q = δ / n
+        _unseen_solver(_vocab, _starts, lambda q, n, m: q * n),
+        # M without </s> and <unk>
+        _unseen_solver(lambda s: _vocab(s) - 2, _starts, _guarded),
+        # no check: a negative δ when q >= 1/M
+        _unseen_solver(_vocab, _starts, lambda q, n, m: q * n / (1 - q * m)),
+        # counts prev only where a word follows it (forgets prev → </s>)
+        _unseen_solver(_vocab, lambda s, a: sum(1 for t in s for x in t[:-1] if x == a)
+                       + (len(s) if a == "<s>" else 0), _guarded),
     ],
 ))
 
@@ -131,5 +149,54 @@ register(Exercise(
         # divides by the number of word types instead of bigram types
         lambda s, w: sum(1 for _, b in set(_pairs(s)) if b == w)
         / len({b for _, b in _pairs(s)}),
+    ],
+))
+
+
+# ------------------------------------------------------------------ Kneser–Ney's normaliser γ(h)
+
+
+def _kn_gamma(sentences: list[list[str]], prev: str,
+              discounts: tuple[float, float, float]) -> float:
+    followers = Counter(b for a, b in _pairs(sentences) if a == prev)  # n(prev w) per w
+    # each distinct follower w gives up the discount of its count: D1, D2 or D3+
+    freed = math.fsum(discounts[min(n, 3) - 1] for n in followers.values())
+    return freed / sum(followers.values())
+
+
+def _followers(s: list[list[str]], prev: str) -> Counter:
+    return Counter(b for a, b in _pairs(s) if a == prev)
+
+
+_CORPUS_KN = [s.split() for s in [
+    "the cat sat on the mat", "the cat ran", "the dog sat on the rug", "the cat sat",
+    "a dog ran on the mat", "the bird sang", "on the mat the cat sat"]]
+
+register(Exercise(
+    key="ch02.kn_gamma",
+    reference=_kn_gamma,
+    cases=[(_TOY, "love", (0.75, 0.75, 0.75)), (_TOY, "<s>", (0.5, 1.0, 1.5)),
+           (_CORPUS_KN, "the", (0.6, 1.1, 1.4)), (_CORPUS_KN, "cat", (0.6, 1.1, 1.4)),
+           (_CORPUS_KN, "on", (0.7, 1.2, 1.9)), (_CORPUS_KN, "<s>", (0.55, 1.05, 1.5)),
+           (_CORPUS_KN, "sat", (0.8, 1.3, 1.7)), (_SMALL, "ran", (0.5, 1.0, 1.5))],
+    wrong=[
+        # one discount for every follower (plain Kneser–Ney's formula)
+        lambda s, h, d: d[0] * len(_followers(s, h)) / sum(_followers(s, h).values()),
+        # forgets the number of followers: one discount's worth of freed mass
+        lambda s, h, d: d[min(max(_followers(s, h).values()), 3) - 1]
+        / sum(_followers(s, h).values()),
+        # tokens instead of types: discounts every occurrence
+        lambda s, h, d: math.fsum(n * d[min(n, 3) - 1] for n in _followers(s, h).values())
+        / sum(_followers(s, h).values()),
+        # divides by the number of distinct followers instead of n(h ·)
+        lambda s, h, d: math.fsum(d[min(n, 3) - 1] for n in _followers(s, h).values())
+        / len(_followers(s, h)),
+        # D2 for every count above 1 (no D3+)
+        lambda s, h, d: math.fsum(d[min(n, 2) - 1] for n in _followers(s, h).values())
+        / sum(_followers(s, h).values()),
+        # ignores the sentence boundaries: no <s>, no </s>
+        lambda s, h, d: (lambda f: math.fsum(d[min(n, 3) - 1] for n in f.values())
+                         / max(1, sum(f.values())))(
+            Counter(b for t in s for a, b in itertools.pairwise(t) if a == h)),
     ],
 ))

@@ -11,27 +11,6 @@ import torch.nn.functional as F
 from lmkit.exercises import Exercise, register
 
 
-def _window_params(vocab_size: int, window: int, embed_dim: int, hidden_dim: int) -> int:
-    return (vocab_size * embed_dim + hidden_dim * (window * embed_dim + 1)
-            + vocab_size * (hidden_dim + 1))
-
-
-register(Exercise(
-    key="ch03.window_params",
-    reference=_window_params,
-    cases=[(10_000, 3, 64, 128), (10_000, 1, 64, 128), (50, 5, 8, 16), (17_000, 10, 100, 60),
-           (2, 1, 1, 1)],
-    wrong=[
-        # forgets the biases
-        lambda v, k, d, h: v * d + h * k * d + v * h,
-        # forgets the embedding table
-        lambda v, k, d, h: h * (k * d + 1) + v * (h + 1),
-        # one embedding table per position
-        lambda v, k, d, h: k * v * d + h * (k * d + 1) + v * (h + 1),
-    ],
-))
-
-
 def _params(seed: int, vocab_size: int, window: int, d: int, n_h: int) -> tuple:
     g = torch.Generator().manual_seed(seed)
     E = torch.randn(vocab_size, d, generator=g)
@@ -66,24 +45,60 @@ register(Exercise(
 ))
 
 
-def _largest_window(vocab_size: int, embed_dim: int, hidden_dim: int, budget: int) -> int:
+def _largest_window(vocab_size: int, embed_dim: int, hidden_dim: int, budget: int,
+                    direct: bool) -> int:
+    # |θ| = V d + n_h + V (n_h + 1) + k (d n_h + [direct] V d): linear in k
     fixed = vocab_size * embed_dim + hidden_dim + vocab_size * (hidden_dim + 1)
-    return 0 if budget < fixed else (budget - fixed) // (embed_dim * hidden_dim)
+    per_word = embed_dim * hidden_dim + (vocab_size * embed_dim if direct else 0)
+    return 0 if budget < fixed + per_word else (budget - fixed) // per_word
+
+
+def _count(v: int, k: int, d: int, h: int, direct: bool) -> int:
+    """The number of parameters of a fixed-window model (lmkit's FixedWindowLM)."""
+    return v * d + h * (k * d + 1) + v * (h + 1) + (v * k * d if direct else 0)
+
+
+def _window_with(fixed, per_word, strict=False, floor=True):
+    """A wrong answer: the largest k from a fixed part and a per-word cost."""
+    def wrong(v, d, h, b, direct):
+        room, step = b - fixed(v, d, h, direct) - strict, per_word(v, d, h, direct)
+        k = room // step if floor else -(-room // step)
+        return max(0, k) if floor or room >= 0 else 0
+    return wrong
+
+
+def _fixed(v: int, d: int, h: int, direct: bool) -> int:
+    return v * d + h + v * (h + 1)
+
+
+def _per_word(v: int, d: int, h: int, direct: bool) -> int:
+    return d * h + (v * d if direct else 0)
 
 
 register(Exercise(
     key="ch03.largest_window",
     reference=_largest_window,
-    cases=[(10_000, 64, 128, 2_000_000), (10_000, 64, 128, _window_params(10_000, 7, 64, 128)),
-           (10_000, 64, 128, _window_params(10_000, 7, 64, 128) - 1),
-           (100, 10, 10, 1000), (50, 4, 8, 5_000)],
+    cases=[(10_000, 64, 128, 2_000_000, False), (10_000, 64, 128, 2_000_000, True),
+           (10_000, 64, 128, 10_000_000, True),
+           (10_000, 64, 128, _count(10_000, 7, 64, 128, False), False),
+           (10_000, 64, 128, _count(10_000, 7, 64, 128, False) - 1, False),
+           (10_000, 64, 128, _count(10_000, 3, 64, 128, True), True),
+           (100, 10, 10, 1000, False), (50, 4, 8, 5_000, True), (50, 4, 8, 3_000, False),
+           (1_000, 16, 32, _count(1_000, 1, 16, 32, True) - 1, True)],
     wrong=[
         # rounds up
-        lambda v, d, h, b: max(0, -(-(b - v * d - h - v * (h + 1)) // (d * h))),
+        _window_with(_fixed, _per_word, floor=False),
         # forgets the hidden bias
-        lambda v, d, h, b: max(0, (b - v * d - v * (h + 1)) // (d * h)),
-        # negative windows when nothing fits
-        lambda v, d, h, b: (b - v * d - h - v * (h + 1)) // (d * h),
+        _window_with(lambda v, d, h, x: v * d + v * (h + 1), _per_word),
+        # a negative window when nothing fits
+        lambda v, d, h, b, x: (b - _fixed(v, d, h, x)) // _per_word(v, d, h, x),
+        # ignores the direct connections
+        _window_with(_fixed, lambda v, d, h, x: d * h),
+        # counts the direct connections once, not once per position
+        _window_with(lambda v, d, h, x: _fixed(v, d, h, x) + (v * d if x else 0),
+                     lambda v, d, h, x: d * h),
+        # "within the budget" read as strictly below it
+        _window_with(_fixed, _per_word, strict=True),
     ],
 ))
 

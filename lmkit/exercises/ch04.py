@@ -10,39 +10,76 @@ from torch import nn
 
 from lmkit.exercises import Exercise, register
 
-# -- one step of the recurrence ------------------------------------------------------------------
+# -- the Jacobian of one step ---------------------------------------------------------------------
 
-def _rnn_step(x, h, W_xh, W_hh, b_xh, b_hh):
-    return torch.tanh(W_xh @ x + b_xh + W_hh @ h + b_hh)
+def _step_jacobian(x, h, W_xh, W_hh, b_h, nonlinearity):
+    """∂h_t/∂h_{t-1} (n_h, n_h) of h_t = act(W_xh x + W_hh h + b_h): row i holds the derivatives
+    of unit i of the new state, so Diag(act'(z)) W_hh, with act' read off the new state for tanh
+    and 1[z > 0] for ReLU."""
+    z = W_xh @ x + W_hh @ h + b_h
+    if nonlinearity == "tanh":
+        slope = 1 - torch.tanh(z) ** 2
+    else:
+        slope = (z > 0).to(z.dtype)
+    return slope[:, None] * W_hh                        # Diag(act'(z)) W_hh
 
 
 def _step_cases() -> list[tuple[Any, ...]]:
     g = torch.Generator().manual_seed(4)
+
+    def r(*shape, scale=1.0):
+        return scale * torch.randn(*shape, generator=g, dtype=torch.float64)
+
     cases = []
-    for D, H in [(3, 4), (1, 1), (5, 2), (2, 6)]:
-        def r(*shape):
-            return torch.randn(*shape, generator=g, dtype=torch.float64)
-        cases.append((r(D), r(H), r(H, D), r(H, H), r(H), r(H)))
-    D, H = 3, 4  # from h_0 = 0, the first step sees only the input
-    cases.append((torch.ones(D, dtype=torch.float64), torch.zeros(H, dtype=torch.float64),
-                  torch.full((H, D), 0.5, dtype=torch.float64), torch.eye(H, dtype=torch.float64),
-                  torch.zeros(H, dtype=torch.float64), torch.full((H,), -1.0,
-                                                                  dtype=torch.float64)))
+    for D, H, act in [(3, 4, "tanh"), (1, 1, "tanh"), (5, 2, "tanh"), (2, 6, "relu"),
+                      (3, 5, "relu"), (4, 3, "tanh")]:
+        cases.append((r(D), r(H, scale=0.8), r(H, D), r(H, H), r(H, scale=0.5), act))
+    # A ReLU case whose pre-activations have both signs well away from 0 (a kink would make the
+    # derivative undefined): z = (2, -1.5, 0.7).
+    W_hh = torch.tensor([[0.5, -1.0, 0.2], [1.5, 0.3, -0.4], [-0.6, 0.8, 1.1]],
+                        dtype=torch.float64)
+    cases.append((torch.ones(1, dtype=torch.float64), torch.zeros(3, dtype=torch.float64),
+                  torch.tensor([[2.0], [-1.5], [0.7]], dtype=torch.float64), W_hh,
+                  torch.zeros(3, dtype=torch.float64), "relu"))
     return cases
 
 
+def _pre(x, h, W_xh, W_hh, b_h):
+    return W_xh @ x + W_hh @ h + b_h
+
+
+def _slope(x, h, W_xh, W_hh, b_h, act):
+    """act'(z), the right one: 1 - tanh(z)² or 1[z > 0]."""
+    z = _pre(x, h, W_xh, W_hh, b_h)
+    return 1 - torch.tanh(z) ** 2 if act == "tanh" else (z > 0).to(z.dtype)
+
+
+def _tanh_slope_everywhere(x, h, W_xh, W_hh, b_h, act):
+    return (1 - torch.tanh(_pre(x, h, W_xh, W_hh, b_h)) ** 2)[:, None] * W_hh
+
+
 register(Exercise(
-    key="ch04.rnn_step",
-    reference=_rnn_step,
+    key="ch04.step_jacobian",
+    reference=_step_jacobian,
     cases=_step_cases(),
     wrong=[
-        lambda x, h, W_xh, W_hh, b_xh, b_hh: W_xh @ x + b_xh + W_hh @ h + b_hh,  # no tanh
-        lambda x, h, W_xh, W_hh, b_xh, b_hh: torch.tanh(
-            W_xh @ x + b_xh + W_hh.T @ h + b_hh),                               # W_hh transposed
-        lambda x, h, W_xh, W_hh, b_xh, b_hh: torch.sigmoid(
-            W_xh @ x + b_xh + W_hh @ h + b_hh),                                 # wrong squashing
-        lambda x, h, W_xh, W_hh, b_xh, b_hh: torch.tanh(
-            W_xh @ x + b_xh + W_hh @ h),                                        # one bias only
+        # forgets the derivative of the nonlinearity: the Jacobian of the linear part only
+        lambda x, h, W_xh, W_hh, b_h, act: W_hh,
+        # Diag(act') on the wrong side: W_hh Diag(act') scales column j instead of row i
+        lambda x, h, W_xh, W_hh, b_h, act: _slope(x, h, W_xh, W_hh, b_h, act)[None, :] * W_hh,
+        # tanh' read off the previous state h_{t-1} instead of the new one
+        lambda x, h, W_xh, W_hh, b_h, act: (1 - h ** 2)[:, None] * W_hh,
+        # transposes W_hh (the Jacobian's rows are the new state's units)
+        lambda x, h, W_xh, W_hh, b_h, act: _slope(x, h, W_xh, W_hh, b_h, act)[:, None] * W_hh.T,
+        # 1 - h_t instead of 1 - h_t²
+        lambda x, h, W_xh, W_hh, b_h, act: (
+            1 - torch.tanh(_pre(x, h, W_xh, W_hh, b_h)))[:, None] * W_hh,
+        # ignores the nonlinearity argument: tanh' for the ReLU network too
+        _tanh_slope_everywhere,
+        # ReLU: the new state itself in place of its derivative
+        lambda x, h, W_xh, W_hh, b_h, act: (
+            _slope(x, h, W_xh, W_hh, b_h, act) if act == "tanh"
+            else torch.relu(_pre(x, h, W_xh, W_hh, b_h)))[:, None] * W_hh,
     ],
 ))
 

@@ -19,65 +19,84 @@ def _randn(seed: int, *shape: int, scale: float = 1.0) -> torch.Tensor:
     return scale * torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=_DT)
 
 
-# ------------------------------------------------------------------ one step of the δ recursion
+# ------------------------------------------------------------------ the leaky RNN
+#
+# h_t = (1 - α) h_{t-1} + α z_t,  z_t = tanh(W_hh h_{t-1} + W_xh e_t + b_h),  o_t = W_hy h_t + b_y.
+# The chapter derives BPTT for α = 1; these exercises ask for any α in (0, 1].
 
 
-def _bptt_step(delta_next: torch.Tensor, h_next: torch.Tensor, err: torch.Tensor,
-               W_hh: torch.Tensor, W_hy: torch.Tensor) -> torch.Tensor:
-    return err @ W_hy + ((1 - h_next ** 2) * delta_next) @ W_hh
+def _leaky_bptt_step(delta_next: torch.Tensor, z_next: torch.Tensor, err: torch.Tensor,
+                     W_hh: torch.Tensor, W_hy: torch.Tensor, alpha: float) -> torch.Tensor:
+    """δ_t = W_hyᵀ err_t + (1 − α) δ_{t+1} + α W_hhᵀ (tanh'_{t+1} ⊙ δ_{t+1}), tanh' = 1 − z²."""
+    return (err @ W_hy + (1 - alpha) * delta_next
+            + alpha * ((1 - z_next ** 2) * delta_next) @ W_hh)
 
 
-def _step_case(seed: int, B: int, n_h: int, V: int) -> tuple[torch.Tensor, ...]:
+def _step_case(seed: int, B: int, n_h: int, V: int, alpha: float) -> tuple:
     return (_randn(seed, B, n_h), torch.tanh(_randn(seed + 1, B, n_h)),
             _randn(seed + 2, B, V, scale=0.1), _randn(seed + 3, n_h, n_h, scale=0.5),
-            _randn(seed + 4, V, n_h))
+            _randn(seed + 4, V, n_h), alpha)
 
 
 register(Exercise(
-    key="ch05.bptt_step",
-    reference=_bptt_step,
-    cases=[_step_case(1, 1, 3, 4), _step_case(10, 4, 5, 7), _step_case(20, 2, 6, 3),
-           (torch.zeros(3, 4, dtype=_DT), *_step_case(30, 3, 4, 5)[1:])],
+    key="ch05.leaky_bptt_step",
+    reference=_leaky_bptt_step,
+    cases=[_step_case(1, 1, 3, 4, 0.5), _step_case(10, 4, 5, 7, 0.3),
+           _step_case(20, 2, 6, 3, 0.8), _step_case(40, 3, 4, 4, 1.0),   # α = 1: the chapter's
+           (torch.zeros(3, 4, dtype=_DT), *_step_case(30, 3, 4, 5, 0.6)[1:])],
     wrong=[
+        # the chapter's recursion with z in place of h: the leak path (1 − α) δ_{t+1} is lost
+        lambda d, z, e, W, U, a: e @ U + ((1 - z ** 2) * d) @ W,
+        # keeps α on the tanh path but forgets the leak path
+        lambda d, z, e, W, U, a: e @ U + a * ((1 - z ** 2) * d) @ W,
+        # forgets the factor α on the tanh path
+        lambda d, z, e, W, U, a: e @ U + (1 - a) * d + ((1 - z ** 2) * d) @ W,
+        # swaps α and 1 − α
+        lambda d, z, e, W, U, a: e @ U + a * d + (1 - a) * ((1 - z ** 2) * d) @ W,
+        # sends the leak path through W_hh too
+        lambda d, z, e, W, U, a: e @ U + ((1 - a) * d + a * (1 - z ** 2) * d) @ W,
         # multiplies by W_hh instead of its transpose
-        lambda d, h, e, W, U: e @ U + ((1 - h ** 2) * d) @ W.T,
-        # forgets the derivative of tanh
-        lambda d, h, e, W, U: e @ U + d @ W,
-        # takes tanh' as 1 - h instead of 1 - h²
-        lambda d, h, e, W, U: e @ U + ((1 - h) * d) @ W,
-        # forgets the loss at step t itself
-        lambda d, h, e, W, U: ((1 - h ** 2) * d) @ W,
+        lambda d, z, e, W, U, a: e @ U + (1 - a) * d + a * ((1 - z ** 2) * d) @ W.T,
     ],
 ))
 
 
-# ------------------------------------------------------------------ ∂J/∂W_hh as a sum over uses
-
-
-def _w_hh_grad(h_prev: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+def _leaky_w_hh_grad(h_prev: torch.Tensor, z: torch.Tensor, delta: torch.Tensor,
+                     alpha: float) -> torch.Tensor:
+    """∂J/∂W_hh = Σ_b Σ_t (α tanh'_t ⊙ δ_t) h_{t-1}ᵀ, tanh'_t = 1 − z_t²."""
+    a = alpha * (1 - z ** 2) * delta                     # (B, T, n_h)
     return torch.einsum("bti,btj->ij", a, h_prev)
 
 
-def _grad_case(seed: int, B: int, T: int, n_h: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _grad_case(seed: int, B: int, T: int, n_h: int, alpha: float) -> tuple:
     h_prev = torch.tanh(_randn(seed, B, T, n_h))
     h_prev[:, 0] = 0.0  # h_0 = 0
-    return h_prev, _randn(seed + 1, B, T, n_h)
+    return h_prev, torch.tanh(_randn(seed + 1, B, T, n_h)), _randn(seed + 2, B, T, n_h), alpha
+
+
+def _pre_activation_grad(z: torch.Tensor, delta: torch.Tensor, alpha: float) -> torch.Tensor:
+    return alpha * (1 - z ** 2) * delta
 
 
 register(Exercise(
-    key="ch05.w_hh_grad",
-    reference=_w_hh_grad,
-    cases=[_grad_case(1, 1, 1, 2), _grad_case(5, 2, 4, 3), _grad_case(9, 3, 6, 5),
-           _grad_case(13, 1, 10, 4)],
+    key="ch05.leaky_w_hh_grad",
+    reference=_leaky_w_hh_grad,
+    cases=[_grad_case(1, 1, 1, 2, 0.5), _grad_case(5, 2, 4, 3, 0.25),
+           _grad_case(9, 3, 6, 5, 0.7), _grad_case(13, 1, 10, 4, 1.0)],
     wrong=[
-        # the transpose: h_{t-1} a_tᵀ instead of a_t h_{t-1}ᵀ
-        lambda h, a: torch.einsum("bti,btj->ij", h, a),
-        # averages the uses instead of adding them up
-        lambda h, a: torch.einsum("bti,btj->ij", a, h) / h.shape[1],
-        # only the last use
-        lambda h, a: a[:, -1].T @ h[:, -1],
-        # pairs a_t with h_t (shifted by one step) instead of h_{t-1}
-        lambda h, a: torch.einsum("bti,btj->ij", a[:, :-1], h[:, 1:]),
+        # forgets α
+        lambda hp, z, d, a: torch.einsum("bti,btj->ij", (1 - z ** 2) * d, hp),
+        # reads tanh' off the previous state, as the plain RNN's 1 − h² suggests
+        lambda hp, z, d, a: torch.einsum("bti,btj->ij", a * (1 - hp ** 2) * d, hp),
+        # forgets tanh'
+        lambda hp, z, d, a: torch.einsum("bti,btj->ij", a * d, hp),
+        # counts the leak path as a use of W_hh
+        lambda hp, z, d, a: torch.einsum("bti,btj->ij", _pre_activation_grad(z, d, a)
+                                         + (1 - a) * d, hp),
+        # the transpose: h_{t-1} a_tᵀ
+        lambda hp, z, d, a: torch.einsum("bti,btj->ij", hp, _pre_activation_grad(z, d, a)),
+        # averages the uses over the steps instead of adding them up
+        lambda hp, z, d, a: _leaky_w_hh_grad(hp, z, d, a) / hp.shape[1],
     ],
 ))
 
@@ -174,37 +193,42 @@ register(Exercise(
 ))
 
 
-# ------------------------------------------------------------------ one step of forward mode
+# ------------------------------------------------------------------ forward mode for the bias
 
 
-def _rtrl_step(M_prev: torch.Tensor, h_prev: torch.Tensor, h: torch.Tensor,
-               W_hh: torch.Tensor) -> torch.Tensor:
-    n = h.shape[0]
-    direct = torch.kron(h_prev[None, :], torch.eye(n, dtype=h.dtype))   # (n, n²)
-    return (1 - h ** 2)[:, None] * (direct + W_hh @ M_prev)
+def _rtrl_bias_step(M_prev: torch.Tensor, h_prev: torch.Tensor, h: torch.Tensor,
+                    W_hh: torch.Tensor) -> torch.Tensor:
+    """∂h_t/∂b_h = Diag(1 − h_t²) [I + W_hh ∂h_{t-1}/∂b_h], (n_h, n_h)."""
+    eye = torch.eye(h.shape[0], dtype=h.dtype)
+    return (1 - h ** 2)[:, None] * (eye + W_hh @ M_prev)
 
 
 def _rtrl_case(seed: int, n: int) -> tuple[torch.Tensor, ...]:
-    return (_randn(seed, n, n * n, scale=0.3), torch.tanh(_randn(seed + 1, n)),
+    return (_randn(seed, n, n, scale=0.3), torch.tanh(_randn(seed + 1, n)),
             torch.tanh(_randn(seed + 2, n)), _randn(seed + 3, n, n, scale=0.5))
 
 
+def _eye_like(h: torch.Tensor) -> torch.Tensor:
+    return torch.eye(h.shape[0], dtype=h.dtype)
+
+
 register(Exercise(
-    key="ch05.rtrl_step",
-    reference=_rtrl_step,
+    key="ch05.rtrl_bias_step",
+    reference=_rtrl_bias_step,
     cases=[_rtrl_case(1, 2), _rtrl_case(4, 3), _rtrl_case(8, 5),
-           (torch.zeros(3, 9, dtype=_DT), *_rtrl_case(12, 3)[1:])],
+           (torch.zeros(3, 3, dtype=_DT), *_rtrl_case(12, 3)[1:])],   # M_0 = 0: the first step
     wrong=[
-        # row-major ordering (PyTorch's flatten) instead of stacked columns
-        lambda M, hp, h, W: (1 - h ** 2)[:, None] * (
-            torch.kron(torch.eye(h.shape[0], dtype=h.dtype), hp[None, :]) + W @ M),
-        # forgets the derivative of tanh
-        lambda M, hp, h, W: torch.kron(hp[None, :], torch.eye(h.shape[0], dtype=h.dtype))
-        + W @ M,
-        # uses h_t instead of h_{t-1} in the direct term
-        lambda M, hp, h, W: _rtrl_step(M, h, h, W),
+        # adds 1 to every entry (∂b/∂b read as the number 1) instead of the identity matrix
+        lambda M, hp, h, W: (1 - h ** 2)[:, None] * (1 + W @ M),
+        # forgets the direct term: b_h enters every step, not only through h_{t-1}
+        lambda M, hp, h, W: (1 - h ** 2)[:, None] * (W @ M),
         # applies tanh' to the direct term only
-        lambda M, hp, h, W: (1 - h ** 2)[:, None] * torch.kron(
-            hp[None, :], torch.eye(h.shape[0], dtype=h.dtype)) + W @ M,
+        lambda M, hp, h, W: (1 - h ** 2)[:, None] * _eye_like(h) + W @ M,
+        # multiplies in the wrong order
+        lambda M, hp, h, W: (1 - h ** 2)[:, None] * (_eye_like(h) + M @ W),
+        # tanh' of the previous state
+        lambda M, hp, h, W: (1 - hp ** 2)[:, None] * (_eye_like(h) + W @ M),
+        # forgets tanh'
+        lambda M, hp, h, W: _eye_like(h) + W @ M,
     ],
 ))
