@@ -28,7 +28,7 @@ from torch import nn
 
 from lmkit._checks import check_number
 
-__all__ = ["GradCheck", "grad_check", "hidden_grad_norms", "numerical_grad"]
+__all__ = ["GradCheck", "grad_check", "hidden_grad_norms", "numerical_grad", "source_grad_norms"]
 
 Params = Sequence[torch.Tensor] | Mapping[str, torch.Tensor] | nn.Module
 
@@ -401,3 +401,39 @@ def hidden_grad_norms(rnn: Callable[..., Any], x: torch.Tensor, state: Any = Non
     norms = torch.stack([torch.zeros(x.shape[0], dtype=x.dtype) if g is None
                          else g.detach().flatten(1).norm(dim=1) for g in grads], dim=1)  # (B, T)
     return norms.mean(dim=0) if reduction == "mean" else norms
+
+
+def source_grad_norms(model: nn.Module, source: Sequence[int],
+                      target: Sequence[int]) -> torch.Tensor:
+    """How directly each output of an encoder–decoder depends on each source token.
+
+    For one sentence pair (ids, ``target`` without ``<s>``/``</s>``), the decoder reads
+    ``<s> y_1 … y_m`` (teacher forcing) and the matrix entry ``[i, j]`` is
+    ``‖∂ log p(y_i | y_<i, x) / ∂ e(x_j)‖``: the norm of the gradient of output step ``i``'s
+    log-probability of the reference token (``y_{m+1}`` = ``</s>``) with respect to the
+    embedding of source token ``j``. A long path through many recurrent steps shows as a small
+    entry; attention gives every output a short path to every source token.
+
+    Args:
+        model: a :class:`lmkit.models.Seq2Seq` (with or without attention).
+
+    Returns:
+        ``(m + 1, S)`` norms.
+    """
+    from lmkit._checks import eval_mode
+
+    src = torch.tensor([list(source)])
+    gold = [*target, model.eos_id]
+    tgt_in = torch.tensor([[model.bos_id, *target]])
+    kept: list[torch.Tensor] = []
+    hook = model.encoder.embeddings[0].register_forward_hook(
+        lambda module, inputs, output: kept.append(output))
+    try:
+        with eval_mode(model), torch.enable_grad():
+            logp = model(src, torch.tensor([src.shape[1]]), tgt_in).log_softmax(-1)[0]
+            emb = kept[0]                                       # (1, S, e)
+            rows = [torch.autograd.grad(logp[i, y], emb, retain_graph=True)[0][0].norm(dim=-1)
+                    for i, y in enumerate(gold)]
+    finally:
+        hook.remove()
+    return torch.stack(rows)                                    # (m + 1, S)

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets
 
 from lmkit._checks import check_number
 
-__all__ = ["explore", "log_slider", "slider"]
+__all__ = ["choice", "explore", "log_slider", "slider"]
 
 
 def slider(low: float, high: float, value: float | None = None, step: float | None = None,
@@ -58,12 +58,25 @@ def log_slider(low: float, high: float, value: float | None = None,
                                      readout_format=".3g")
 
 
+def choice(options: Sequence[str], value: str | None = None,
+           description: str = "") -> ipywidgets.Dropdown:
+    """A drop-down list to pick one of ``options`` (strings; default: the first)."""
+    options = list(options)
+    if not options or not all(isinstance(o, str) for o in options):
+        raise ValueError("choice needs a non-empty list of strings to choose from")
+    if value is not None and value not in options:
+        raise ValueError(f"value {value!r:.60} is not one of the options")
+    return ipywidgets.Dropdown(options=options, value=value or options[0],
+                               description=description)
+
+
 def explore(draw: Callable[..., Any], **sliders: ipywidgets.ValueWidget) -> ipywidgets.Widget:
     """Call ``draw(**values)`` now and whenever a slider moves; return the widget to display.
 
     Args:
         draw: a function that draws one figure (or prints) for the given keyword values.
-        sliders: one widget per keyword argument of ``draw``, e.g. from :func:`log_slider`.
+        sliders: one widget per keyword argument of ``draw``, e.g. from :func:`log_slider`
+            or :func:`choice`.
     """
     if not callable(draw):
         raise TypeError(f"draw must be a function, got {type(draw).__name__}")

@@ -195,6 +195,56 @@ def test_greedy_temperature_zero_and_top_k_one_agree(case):
         assert greedy[0][0] == model.vocab.itos[int(model.distribution(prompt).argmax())]
 
 
+def test_beam_of_one_is_greedy_and_scores_are_the_models(case):
+    name, model, _ = case
+    prompt = ["the"] if name not in CHAR_MODELS else list("the")
+    (tokens, logprob), *_ = model.beam_search(1, 8, prompt=prompt)
+    assert [tokens] == model.generate(1, 8, prompt=prompt, temperature=0)
+    ended = model.eos and len(tokens) < 8 and model.distribution(prompt + tokens).any()
+    scored = tokens + (["</s>"] if ended else [])
+    expect = sum(model.logprob(t, prompt + scored[:i]) for i, t in enumerate(scored))
+    assert math.isclose(logprob, expect, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_a_wide_beam_finds_the_most_probable_continuation(case):
+    """A beam wider than |V| keeps every one-token prefix: it is exhaustive search over
+    continuations of up to two tokens, which this test enumerates itself."""
+    name, model, _ = case
+    if name in NOT_SMOOTHED:
+        return
+    V = model.vocab
+    words = [t for t in V.itos if t not in ("<s>", "<pad>", "</s>")]
+
+    def end(prefix, lp):               # log p(prefix, then </s>) or, at 2 tokens, the prefix
+        if len(prefix) == 2 or not model.eos:
+            return lp if len(prefix) == 2 else -math.inf
+        return lp + math.log(model.prob("</s>", prefix))
+
+    p0 = model.distribution([])
+    best = end([], 0.0)
+    for w in words:
+        lp = math.log(p0[V[w]])
+        best = max(best, end([w], lp))
+        p1 = model.distribution([w])
+        best = max([best, *(end([w, u], lp + math.log(p1[V[u]])) for u in words)])
+    found = model.beam_search(len(V) + 1, 2)
+    assert math.isclose(found[0][1], best, rel_tol=1e-9)
+    assert all(a[1] >= b[1] for a, b in zip(found, found[1:], strict=False))
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(beam_size=0), ValueError, "beam_size"),
+    (dict(beam_size=2.0), TypeError, "beam_size"),
+    (dict(length_penalty=-0.5), ValueError, "length_penalty"),
+    (dict(max_tokens=0), ValueError, "max_tokens"),
+    (dict(prompt="the"), TypeError, "list of tokens"),
+])
+def test_bad_beam_arguments_get_the_same_error_everywhere(case, kwargs, error, message):
+    _, model, _ = case
+    with pytest.raises(error, match=message):
+        model.beam_search(**kwargs)
+
+
 def test_top_k_never_draws_outside_the_k_most_likely(case):
     name, model, _ = case
     p = model.distribution([])

@@ -5,7 +5,7 @@ import math
 import ipywidgets
 import pytest
 
-from lmkit.widgets import explore, log_slider, slider
+from lmkit.widgets import choice, explore, log_slider, slider
 
 
 def test_explore_draws_at_once_and_again_when_a_slider_moves():
@@ -17,6 +17,16 @@ def test_explore_draws_at_once_and_again_when_a_slider_moves():
     assert calls[-1] == (pytest.approx(0.1), 2.0)
     widget.children[0].value = 1.0
     assert calls[-1][0] == pytest.approx(1.0)
+
+
+def test_a_choice_calls_draw_with_the_chosen_string():
+    calls = []
+    widget = explore(lambda sentence: calls.append(sentence),
+                     sentence=choice(["je suis là .", "il est grand ."]))
+    widget.update()
+    assert calls[-1] == "je suis là ."
+    widget.children[0].value = "il est grand ."
+    assert calls[-1] == "il est grand ."
 
 
 def test_log_slider_is_evenly_spaced_in_log10_and_defaults_to_the_geometric_mean():
@@ -34,6 +44,8 @@ def test_log_slider_is_evenly_spaced_in_log10_and_defaults_to_the_geometric_mean
     (lambda: explore(lambda x: x, y=slider(0, 1)), ValueError, "no parameter named y"),
     (lambda: explore(lambda x: x, x=0.5), TypeError, "ipywidgets widget"),
     (lambda: explore("draw", x=slider(0, 1)), TypeError, "must be a function"),
+    (lambda: choice([]), ValueError, "non-empty list of strings"),
+    (lambda: choice(["a"], value="b"), ValueError, "not one of the options"),
 ])
 def test_bad_input_is_rejected(make, exc, msg):
     with pytest.raises(exc, match=msg):

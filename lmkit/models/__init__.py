@@ -10,7 +10,9 @@
 - :mod:`lmkit.models.bidirectional` a bidirectional layer equal to ``bidirectional=True``
 - :mod:`lmkit.models.encoder` a recurrent encoder over padded batches, and pooling
 - :mod:`lmkit.models.labelling` the tagger and the sentence classifier of chapter 8
-- :mod:`lmkit.models.seq2seq` the encoder–decoder of chapter 9 and greedy decoding
+- :mod:`lmkit.models.attention` additive and dot-product attention, returning their weights
+- :mod:`lmkit.models.seq2seq` the encoder–decoder of chapters 9 and 10 (with or without
+  attention), greedy and beam decoding, alignments
 
 The neural models are imported on first use, so ``lmkit.ngram`` (which needs only the contract)
 loads without PyTorch.

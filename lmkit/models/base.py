@@ -34,6 +34,8 @@ comparisons need no slicing. The first token of a text is predicted from the sta
 ``model.bits_per_char(texts)``             bits per scored token, for character-level models
 ``model.generate(n, max_tokens, ...)``     ``n`` sampled token lists; ``temperature``, ``top_k``
                                            and ``seed`` (default 0) as in :mod:`lmkit.generate`
+``model.beam_search(beam_size, ...)``      the most probable continuations found by beam
+                                           search (:mod:`lmkit.beam`), with their log-probs
 =========================================  =====================================================
 
 A ``context`` is the list of tokens of the text so far, from its start (``[]`` at the start); a
@@ -264,6 +266,38 @@ class LanguageModel(ABC):
         """
         return sample(self._stepper, self.vocab, n, max_tokens, prompt=prompt,
                       temperature=temperature, top_k=top_k, seed=seed)
+
+    def beam_search(self, beam_size: int = 5, max_tokens: int = 20, *,
+                    prompt: Sequence[str] = (), length_penalty: float = 0.0
+                    ) -> list[tuple[list[str], float]]:
+        """The most probable continuations of ``prompt`` that beam search finds, best first.
+
+        Each is ``(tokens, logprob)``: the tokens (without ``</s>``) and their natural-log
+        probability given the prompt (``</s>`` included where the continuation ended with it);
+        at most ``max_tokens`` tokens, ``</s>`` counted.
+        ``beam_size=1`` is greedy decoding (``generate(temperature=0)``); ``length_penalty`` ranks
+        by ``logprob / length ** length_penalty`` (see :func:`lmkit.beam.beam_search`). Only
+        :meth:`distribution` is used, so every model of the book can be searched.
+        """
+        from lmkit.beam import beam_search
+
+        start = check_context(prompt, "prompt")
+        vocab = self.vocab
+
+        def step(prefixes: list[list[int]], state: None) -> tuple[np.ndarray, None]:
+            seen: dict[tuple[int, ...], np.ndarray] = {}    # a beam repeats a prefix
+            for p in map(tuple, prefixes):
+                if p not in seen:
+                    seen[p] = self.distribution(start + vocab.decode(p))
+            with np.errstate(divide="ignore"):
+                return np.log(np.stack([seen[tuple(p)] for p in prefixes])), None
+
+        hyps = beam_search(step, beam_size=beam_size,
+                           max_len=check_int(max_tokens, "max_tokens"),
+                           eos=vocab[EOS] if self.eos else None,
+                           length_penalty=length_penalty,
+                           never=[vocab[t] for t in (BOS, PAD) if t in vocab])
+        return [(vocab.decode(h.tokens), h.logprob) for h in hyps]
 
     # -- helpers for subclasses -----------------------------------------------------------------
 
