@@ -205,3 +205,26 @@ def test_source_grad_norms_are_the_gradients_of_each_output(attention):
         grad[d] = (up - down) / (2 * eps)
     assert src.count(src[j]) == 1        # the row is that of this position only
     torch.testing.assert_close(norms[i, j], grad.norm(), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("attention", [None, *ATTENTION])
+def test_a_bidirectional_encoder_reads_each_sentence_as_if_alone(attention):
+    m = model(attention=attention, bidirectional=True)
+    batch = next(iter(pairs()))
+    loss, grads = loss_and_grads(m, batch)
+    loss2, grads2 = loss_and_grads(m, padded_more(batch))
+    torch.testing.assert_close(loss, loss2)
+    for k in grads:
+        torch.testing.assert_close(grads[k], grads2[k], msg=k)
+    src, n = pad([src_vocab.encode(["je", "suis", "."]), src_vocab.encode(SRC[1])], pad_id=1)
+    both = m.encode(src, n)                                    # (1, 2, n): the bridge's output
+    alone = m.encode(src[:1, :3], n[:1])
+    assert both.shape == (1, 2, 12)
+    torch.testing.assert_close(both[:, 0], alone[:, 0])
+    if attention is not None:
+        proj = m.decoder.attention
+        size = proj.key_proj.in_features if attention == "additive" else \
+            proj.query_proj.out_features
+        assert size == 2 * 12                                  # both directions' states
+        out, w = align(m, SRC[1])
+        assert w.shape[1] == len(SRC[1])
