@@ -15,7 +15,17 @@ import torch
 from torch import nn
 
 from lmkit import ngram
-from lmkit.models import RNNLM, FixedWindowLM, LanguageModel, RNNConfig, WindowConfig
+from lmkit.models import (
+    RNNLM,
+    CausalConvLM,
+    ConvConfig,
+    FixedWindowLM,
+    LanguageModel,
+    RNNConfig,
+    SelfAttentionConfig,
+    SelfAttentionLM,
+    WindowConfig,
+)
 from lmkit.text import Vocab
 
 SENTENCES = [s.split() for s in [
@@ -61,6 +71,10 @@ MODELS = {
         vocab=WORDS))),
     "RNNLM-scratch-gru": _seeded(lambda: _neural(RNNLM(
         RNNConfig(len(WORDS), embed_dim=6, hidden_size=8, cell="scratch-gru"), vocab=WORDS))),
+    "CausalConvLM": _seeded(lambda: _neural(CausalConvLM(
+        ConvConfig(len(WORDS), embed_dim=6, channels=8, dilations=(1, 2)), vocab=WORDS))),
+    "SelfAttentionLM": _seeded(lambda: _neural(SelfAttentionLM(
+        SelfAttentionConfig(len(WORDS), embed_dim=8, context=5, mlp=8), vocab=WORDS))),
     "RNNLM-own-layer": _seeded(lambda: _neural(RNNLM(
         RNNConfig(len(WORDS), embed_dim=6, hidden_size=8), vocab=WORDS,
         layer=nn.GRU(6, 8, batch_first=True)))),
@@ -69,6 +83,11 @@ CHAR_MODELS = {
     "KneserNey-chars": lambda: ngram.KneserNey(3, eos=False).fit([list(TEXT)]),
     "RNNLM-chars": _seeded(lambda: _neural(RNNLM(
         RNNConfig(len(CHARS), embed_dim=4, hidden_size=8), vocab=CHARS, start="\n"))),
+    "CausalConvLM-chars": _seeded(lambda: _neural(CausalConvLM(
+        ConvConfig(len(CHARS), embed_dim=4, channels=8), vocab=CHARS, start="\n"))),
+    "SelfAttentionLM-chars": _seeded(lambda: _neural(SelfAttentionLM(
+        SelfAttentionConfig(len(CHARS), embed_dim=8, context=6, mlp=0), vocab=CHARS,
+        start="\n"))),
     "FixedWindowLM-chars": _seeded(lambda: _neural(FixedWindowLM(
         WindowConfig(len(CHARS), window=3, embed_dim=4, hidden_dim=8), vocab=CHARS,
         start="\n"))),

@@ -10,6 +10,8 @@
 - :mod:`lmkit.models.bidirectional` a bidirectional layer equal to ``bidirectional=True``
 - :mod:`lmkit.models.encoder` a recurrent encoder over padded batches, and pooling
 - :mod:`lmkit.models.labelling` the tagger and the sentence classifier of chapter 8
+- :mod:`lmkit.models.conv`    a causal (dilated, gated) convolutional LM, chapter 11
+- :mod:`lmkit.models.self_attention` a one-layer causal self-attention LM, chapter 11
 - :mod:`lmkit.models.attention` additive and dot-product attention, returning their weights
 - :mod:`lmkit.models.seq2seq` the encoder–decoder of chapters 9 and 10 (with or without
   attention), greedy and beam decoding, alignments
@@ -25,9 +27,10 @@ from typing import Any
 
 from lmkit.models.base import LanguageModel, NotFittedError
 
-__all__ = ["Bidirectional", "ChoGRUCell", "FixedWindowLM", "LanguageModel", "NeuralLM",
-           "NotFittedError", "RNNClassifier", "RNNConfig", "RNNEncoder", "RNNLM", "RNNTagger",
-           "ScratchGRU", "ScratchLSTM", "ScratchRNN", "Seq2Seq", "WindowConfig",
+__all__ = ["Bidirectional", "CausalConvLM", "ChoGRUCell", "ConvConfig", "FixedWindowLM",
+           "LanguageModel", "NeuralLM", "NotFittedError", "RNNClassifier", "RNNConfig",
+           "RNNEncoder", "RNNLM", "RNNTagger", "ScratchGRU", "ScratchLSTM", "ScratchRNN",
+           "SelfAttentionConfig", "SelfAttentionLM", "Seq2Seq", "WindowConfig",
            "init_forget_bias"]
 
 _LAZY = {"FixedWindowLM": "window", "WindowConfig": "window", "RNNLM": "rnn",
@@ -35,7 +38,8 @@ _LAZY = {"FixedWindowLM": "window", "WindowConfig": "window", "RNNLM": "rnn",
          "ScratchLSTM": "gated", "ScratchGRU": "gated", "init_forget_bias": "gated",
          "ChoGRUCell": "cho_gru", "Bidirectional": "bidirectional",
          "RNNEncoder": "encoder", "RNNTagger": "labelling", "RNNClassifier": "labelling",
-         "Seq2Seq": "seq2seq"}
+         "Seq2Seq": "seq2seq", "CausalConvLM": "conv", "ConvConfig": "conv",
+         "SelfAttentionLM": "self_attention", "SelfAttentionConfig": "self_attention"}
 
 
 def __getattr__(name: str) -> Any:
