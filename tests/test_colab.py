@@ -189,9 +189,13 @@ REDRAW = textwrap.dedent("""\
     _report = []
     for _w in [w for w in list(_live.values()) if isinstance(w, _ipw.interactive)]:
         _s = _w.kwargs_widgets[0]
-        _top = _s.base ** _s.max if isinstance(_s, _ipw.FloatLogSlider) else _s.max
-        _low = _s.base ** _s.min if isinstance(_s, _ipw.FloatLogSlider) else _s.min
-        _new = _top if abs(_s.value - _top) > 1e-9 * abs(_top) else _low
+        if isinstance(_s, _ipw.Dropdown):     # a choice: the last option, or the first
+            _opts = [o[1] if isinstance(o, tuple) else o for o in _s.options]
+            _new = _opts[-1] if _s.value != _opts[-1] else _opts[0]
+        else:
+            _top = _s.base ** _s.max if isinstance(_s, _ipw.FloatLogSlider) else _s.max
+            _low = _s.base ** _s.min if isinstance(_s, _ipw.FloatLogSlider) else _s.min
+            _new = _top if abs(_s.value - _top) > 1e-9 * abs(_top) else _low
         _calls, _errors, _shown, _draw = [], [], [], _w.f
 
         def _traced(_draw=_draw, _calls=_calls, _errors=_errors, **kw):
@@ -219,7 +223,8 @@ REDRAW = textwrap.dedent("""\
             del _pub.publish
         _report.append({"draw": getattr(_draw, "__name__", "?"),
                         "slider": getattr(_s, "_kwarg", _s.description),
-                        "to": float(_new), "calls": _calls, "errors": _errors,
+                        "to": _new if isinstance(_new, str) else float(_new),
+                        "calls": _calls, "errors": _errors,
                         "shown": _shown, "printed": _out.getvalue()})
     print("COLAB-SIM-EXPLORERS", _js.dumps(_report))
 """)
@@ -474,7 +479,8 @@ def test_chapter_runs_on_simulated_colab(chapter, snapshot, tmp_path):
         assert len(explorer["calls"]) == 1, \
             f"moving the slider {explorer['slider']!r} did not redraw once: {explorer}"
         moved = explorer["calls"][0][explorer["slider"]]
-        assert moved == pytest.approx(explorer["to"]), explorer
+        assert moved == (explorer["to"] if isinstance(explorer["to"], str)
+                         else pytest.approx(explorer["to"])), explorer
         assert "image/png" in explorer["shown"] or explorer["printed"].strip(), \
             f"redrawing {explorer['draw']} showed nothing: {explorer}"
 
