@@ -349,9 +349,11 @@ def text_of(output: dict) -> str:
 
 
 def printed(cell: dict, marker: str):
-    """The JSON a cell printed after `marker`."""
-    return json.loads(next(line.split(" ", 1)[1] for o in cell["outputs"]
-                           for line in text_of(o).splitlines() if line.startswith(marker + " ")))
+    """The JSON a cell printed after `marker`. The kernel may split one print into several
+    stream outputs (it flushes when it likes), so the cell's printed text is joined first."""
+    text = "".join(text_of(o) for o in cell["outputs"] if o["output_type"] == "stream")
+    return json.loads(next(line.split(" ", 1)[1] for line in text.splitlines()
+                           if line.startswith(marker + " ")))
 
 
 def setup_tag(chapter: str) -> str:
