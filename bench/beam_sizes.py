@@ -19,15 +19,12 @@ so a stale file fails the build: rerun the script and commit the file to update 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
+from _record import stamp
 
 import lmkit
 from lmkit.batching import PaddedPairs
@@ -101,12 +98,7 @@ def main() -> None:
             print(f"{k:4d} {penalty:7.1f} {row['bleu']:6.2f} {row['mean_length']:6.2f} "
                   f"{row['less_probable_than_greedy']:8d} {seconds:5.1f}", flush=True)
     if args.json:
-        record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                      timespec="seconds"),
-                  "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                              "python": platform.python_version(),
-                              "torch": torch.__version__, "threads": 1},
-                  "command": " ".join(["python", *sys.argv]), "seed": SEED,
+        record = {**stamp(), "seed": SEED,
                   "settings": SETTINGS, "test_sentences": len(test), "rows": rows}
         Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {args.json}")

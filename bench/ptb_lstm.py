@@ -23,16 +23,14 @@ are not kept (``--save PATH`` writes them, outside the repository please).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _record import stamp
 
 import lmkit
 from lmkit import data, metrics, ngram
@@ -114,13 +112,7 @@ def main() -> None:
           f"wall, {cpu:.0f} s CPU")
     if args.json:
         record = {
-            "script": "bench/ptb_lstm.py",
-            "command": "python bench/ptb_lstm.py " + " ".join(sys.argv[1:]),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                        "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
-                        "python": platform.python_version(), "torch": torch.__version__,
-                        "lmkit": lmkit.__version__},
+            **stamp(),
             "seed": SEED,
             "settings": settings,
             "parameters": sum(p.numel() for p in model.parameters()),

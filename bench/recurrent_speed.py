@@ -22,17 +22,14 @@ With ``--json PATH`` it also writes the figures with the date, the machine and t
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _record import stamp
 
 from lmkit.models import RNNLM, FixedWindowLM, RNNConfig, WindowConfig
 
@@ -107,12 +104,8 @@ def main() -> None:
 
     if args.json:
         record = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+            **stamp(),
             "seed": SEED,
-            "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                        "cpus": os.cpu_count(), "threads": args.threads,
-                        "torch": torch.__version__},
             "settings": {"vocab": VOCAB, "embed_dim": EMBED, "hidden_size": HIDDEN,
                          "window": WINDOW, "repeats": args.repeats,
                          "multiply_adds_hidden_layer": macs["rnn"]},

@@ -17,16 +17,12 @@ file is the record the book cites: rerun the script and commit the file to updat
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from _record import stamp
 
 import lmkit
 from lmkit import data, metrics, ngram
@@ -88,12 +84,7 @@ def main() -> None:
         })
     if args.json:
         record = {
-            "script": "bench/window_long.py",
-            "command": "python bench/window_long.py " + " ".join(sys.argv[1:]),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                        "cpus": os.cpu_count(), "python": platform.python_version(),
-                        "torch": torch.__version__, "lmkit": lmkit.__version__},
+            **stamp(),
             "seed": SEED,
             "settings": {"window": 3, "embed_dim": 64, "hidden_dim": 128, "batch_size": 512,
                          "lr": 3e-3, "schedule": "cosine", "clip": 1.0,

@@ -6,20 +6,22 @@ import math
 import numpy as np
 import pytest
 import torch
-from test_seq2seq import SRC, TGT, loss_and_grads, padded_more, pairs, src_vocab, tgt_vocab
+from test_seq2seq import (
+    SRC,
+    TGT,
+    assert_padding_changes_nothing,
+    model,
+    pairs,
+    src_vocab,
+    tgt_vocab,
+)
 
 from lmkit.batching import pad
-from lmkit.models import Seq2Seq
 from lmkit.models.attention import AdditiveAttention, DotAttention, masked_softmax
 from lmkit.models.seq2seq import align, beam_translate, greedy, greedy_translate
 from lmkit.train import fit
 
 ATTENTION = ["additive", "dot"]
-
-
-def model(seed=0, **options):
-    torch.manual_seed(seed)
-    return Seq2Seq(src_vocab, tgt_vocab, embed=8, hidden=12, **options).double()
 
 
 def test_the_slides_example():
@@ -81,18 +83,6 @@ def test_bad_shapes_are_named():
         att(torch.zeros(2, 3), torch.zeros(2, 5, 4), torch.ones(2, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="attention must be one of"):
         model(attention="bahdanau")
-
-
-@pytest.mark.parametrize("attention", ATTENTION)
-@pytest.mark.parametrize("cell", ["gru", "rnn"])
-def test_extra_padding_changes_neither_loss_nor_gradients(attention, cell):
-    m = model(attention=attention, cell=cell)
-    batch = next(iter(pairs()))
-    loss, grads = loss_and_grads(m, batch)
-    loss2, grads2 = loss_and_grads(m, padded_more(batch))
-    torch.testing.assert_close(loss, loss2)
-    for k in grads:
-        torch.testing.assert_close(grads[k], grads2[k], msg=k)
 
 
 @pytest.mark.parametrize("attention", ATTENTION)
@@ -210,12 +200,7 @@ def test_source_grad_norms_are_the_gradients_of_each_output(attention):
 @pytest.mark.parametrize("attention", [None, *ATTENTION])
 def test_a_bidirectional_encoder_reads_each_sentence_as_if_alone(attention):
     m = model(attention=attention, bidirectional=True)
-    batch = next(iter(pairs()))
-    loss, grads = loss_and_grads(m, batch)
-    loss2, grads2 = loss_and_grads(m, padded_more(batch))
-    torch.testing.assert_close(loss, loss2)
-    for k in grads:
-        torch.testing.assert_close(grads[k], grads2[k], msg=k)
+    assert_padding_changes_nothing(m)
     src, n = pad([src_vocab.encode(["je", "suis", "."]), src_vocab.encode(SRC[1])], pad_id=1)
     both = m.encode(src, n)                                    # (1, 2, n): the bridge's output
     alone = m.encode(src[:1, :3], n[:1])

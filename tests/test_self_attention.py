@@ -4,6 +4,7 @@ weights, and bad input."""
 
 import pytest
 import torch
+from test_conv import assert_blocks_equal_one_pass, assert_no_future, assert_reads_exactly
 
 from lmkit.models import SelfAttentionConfig, SelfAttentionLM
 
@@ -20,36 +21,15 @@ def model(**options):
 @pytest.mark.parametrize("options", [{"context": 8}, {"context": 8, "mlp": 0},
                                      {"context": 1}])
 def test_no_position_sees_the_future(options):
-    m = model(**options)
-    ids = torch.randint(11, (3, 30))
-    logits, _ = m(ids)
-    for t in [0, 5, 20, 28]:
-        changed = ids.clone()
-        changed[:, t + 1:] = (changed[:, t + 1:] + 1) % 11
-        torch.testing.assert_close(m(changed)[0][:, :t + 1], logits[:, :t + 1])
+    assert_no_future(model(**options), torch.randint(11, (3, 30)), [0, 5, 20, 28])
 
 
 def test_one_output_reads_exactly_the_last_c_tokens():
-    m = model(context=6)
-    ids = torch.randint(11, (2, 30))
-    t = 20
-    logits = m(ids)[0][:, t]
-    outside, inside = ids.clone(), ids.clone()
-    outside[:, t - 6] = (outside[:, t - 6] + 1) % 11
-    inside[:, t - 5] = (inside[:, t - 5] + 1) % 11
-    torch.testing.assert_close(m(outside)[0][:, t], logits)
-    assert not torch.allclose(m(inside)[0][:, t], logits)
+    assert_reads_exactly(model(context=6), torch.randint(11, (2, 30)), t=20, span=6)
 
 
 def test_blocks_with_a_carried_state_equal_one_pass():
-    m = model(context=7)
-    ids = torch.randint(11, (2, 40))
-    whole, _ = m(ids)
-    state, parts = None, []
-    for begin in range(0, 40, 9):
-        logits, state = m(ids[:, begin:begin + 9], state)
-        parts.append(logits)
-    torch.testing.assert_close(torch.cat(parts, dim=1), whole)
+    assert_blocks_equal_one_pass(model(context=7), torch.randint(11, (2, 40)), block=9)
 
 
 def test_weights_sum_to_one_over_the_window_and_are_zero_elsewhere():

@@ -56,15 +56,20 @@ def test_padded_pairs_shift_the_target_and_pad_it():
     assert tgt_out[1].tolist() == [*tgt_vocab.encode(TGT[1]), eos]
 
 
-@pytest.mark.parametrize("cell", ["gru", "rnn"])
-def test_extra_padding_changes_neither_loss_nor_gradients(cell):
-    m = model(cell=cell)
+def assert_padding_changes_nothing(m):
+    """Extra padding columns change neither the loss nor any gradient of ``m``."""
     batch = next(iter(pairs()))
     loss, grads = loss_and_grads(m, batch)
     loss2, grads2 = loss_and_grads(m, padded_more(batch))
     torch.testing.assert_close(loss, loss2)
     for k in grads:
         torch.testing.assert_close(grads[k], grads2[k], msg=k)
+
+
+@pytest.mark.parametrize("attention", [None, "additive", "dot"])
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_extra_padding_changes_neither_loss_nor_gradients(cell, attention):
+    assert_padding_changes_nothing(model(cell=cell, attention=attention))
 
 
 def test_extra_padding_does_not_change_translations():

@@ -1,0 +1,26 @@
+"""What every results file under bench/results/ starts with: the script, the command, the date
+and the machine, so that a figure the book cites says where and how it was measured."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+import lmkit
+
+
+def stamp() -> dict:
+    """``{"script", "command", "date", "machine"}`` of the running bench script."""
+    script = "bench/" + Path(sys.argv[0]).name
+    return {"script": script,
+            "command": " ".join(["python", script, *sys.argv[1:]]),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"platform": platform.platform(), "processor": platform.machine(),
+                        "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
+                        "python": platform.python_version(), "torch": torch.__version__,
+                        "lmkit": lmkit.__version__}}
