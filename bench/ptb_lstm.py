@@ -37,7 +37,7 @@ from lmkit import data, metrics, ngram
 from lmkit.batching import StreamBatches, read_sentences, sentence_stream
 from lmkit.models import RNNLM, RNNConfig
 from lmkit.text import Vocab
-from lmkit.train import fit
+from lmkit.train import History, fit
 
 SEED = 0
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "ptb_lstm.json"
@@ -45,11 +45,54 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "ptb_lstm.json"
 KN5_PUBLISHED = 141.2
 #: The validation perplexity during training is measured on this many validation sentences.
 CURVE_SENTENCES = 800
+#: The model and training settings (the cell is an argument of :func:`train_lm`).
+TRAIN_SETTINGS = {"embed_dim": 200, "hidden_size": 200, "num_layers": 1, "tie_weights": True,
+                  "dropout": 0.0, "batch_size": 32, "seq_len": 35, "optimizer": "Adam",
+                  "lr": 1e-2, "schedule": "cosine", "clip": 1.0}
 
 
 def mixture(logp_a: np.ndarray, logp_b: np.ndarray, lam: float) -> np.ndarray:
     """log(λ·p_a + (1−λ)·p_b), token by token."""
     return np.logaddexp(np.log(lam) + logp_a, np.log1p(-lam) + logp_b)
+
+
+def load_ptb() -> tuple[dict[str, list[list[str]]], Vocab]:
+    """PTB's train/valid/test sentences (token lists) and the vocabulary of the training text."""
+    splits = {s: read_sentences(data.load_text("ptb", s)) for s in ("train", "valid", "test")}
+    vocab = Vocab((w for s in splits["train"] for w in s), specials=["<unk>", "</s>"])
+    return splits, vocab
+
+
+def train_lm(cell: str, steps: int, splits: dict[str, list[list[str]]], vocab: Vocab,
+             eval_every: int = 0) -> tuple[RNNLM, History]:
+    """Seed 0, build ``RNNLM`` with ``cell`` and :data:`TRAIN_SETTINGS`, train it for ``steps``.
+
+    The batches are PTB train read as 32 streams of 35 tokens (state carried); with
+    ``eval_every`` the validation perplexity is recorded every that many steps on the first
+    :data:`CURVE_SENTENCES` validation sentences (16 streams). Uses the torch threads as set.
+    """
+    settings = TRAIN_SETTINGS
+    train = StreamBatches(sentence_stream(splits["train"], vocab),
+                          settings["batch_size"], settings["seq_len"])
+    valid = StreamBatches(sentence_stream(splits["valid"][:CURVE_SENTENCES], vocab), 16,
+                          settings["seq_len"])
+
+    lmkit.set_seed(SEED)
+    config = RNNConfig(len(vocab), embed_dim=settings["embed_dim"],
+                       hidden_size=settings["hidden_size"], cell=cell,
+                       tie_weights=settings["tie_weights"])
+    model = RNNLM(config, vocab=vocab)
+    history = fit(model, train, valid if eval_every else None, max_steps=steps,
+                  eval_every=eval_every or None, lr=settings["lr"],
+                  schedule=settings["schedule"], clip=settings["clip"], seed=SEED,
+                  progress=sys.stderr.isatty())
+    return model, history
+
+
+def best_lambda(logp_a: np.ndarray, logp_b: np.ndarray) -> float:
+    """The λ of :func:`mixture` in 0.05, 0.10, …, 0.95 with the lowest perplexity."""
+    lambdas = np.round(np.linspace(0.05, 0.95, 19), 2)
+    return float(min(lambdas, key=lambda x: metrics.perplexity(mixture(logp_a, logp_b, x))))
 
 
 def main() -> None:
@@ -62,29 +105,13 @@ def main() -> None:
                         help="where to write the results ('' for nowhere)")
     parser.add_argument("--save", default="", help="write the trained weights here")
     args = parser.parse_args()
-    settings = {"cell": "lstm", "embed_dim": 200, "hidden_size": 200, "num_layers": 1,
-                "tie_weights": True, "dropout": 0.0, "batch_size": 32, "seq_len": 35,
-                "optimizer": "Adam", "lr": 1e-2, "schedule": "cosine", "clip": 1.0,
+    settings = {"cell": "lstm", **TRAIN_SETTINGS,
                 "lambda_tuned_on": "the whole validation text"}
     torch.set_num_threads(args.threads)
     wall_start, cpu_start = time.perf_counter(), time.process_time()
 
-    splits = {s: read_sentences(data.load_text("ptb", s)) for s in ("train", "valid", "test")}
-    vocab = Vocab((w for s in splits["train"] for w in s), specials=["<unk>", "</s>"])
-    train = StreamBatches(sentence_stream(splits["train"], vocab),
-                          settings["batch_size"], settings["seq_len"])
-    valid = StreamBatches(sentence_stream(splits["valid"][:CURVE_SENTENCES], vocab), 16,
-                          settings["seq_len"])
-
-    lmkit.set_seed(SEED)
-    config = RNNConfig(len(vocab), embed_dim=settings["embed_dim"],
-                       hidden_size=settings["hidden_size"], cell="lstm",
-                       tie_weights=settings["tie_weights"])
-    model = RNNLM(config, vocab=vocab)
-    history = fit(model, train, valid if args.eval_every else None, max_steps=args.steps,
-                  eval_every=args.eval_every or None, lr=settings["lr"],
-                  schedule=settings["schedule"], clip=settings["clip"], seed=SEED,
-                  progress=sys.stderr.isatty())
+    splits, vocab = load_ptb()
+    model, history = train_lm("lstm", args.steps, splits, vocab, eval_every=args.eval_every)
     print(history.message, flush=True)
     if args.save:
         torch.save(model.state_dict(), args.save)
@@ -93,9 +120,7 @@ def main() -> None:
     lstm = {s: model.token_logprobs(splits[s]) for s in ("valid", "test")}
     kn = {s: kn5.token_logprobs(splits[s]) for s in ("valid", "test")}
     assert all(len(lstm[s]) == len(kn[s]) for s in lstm), "the two models score other tokens"
-    lambdas = np.round(np.linspace(0.05, 0.95, 19), 2)
-    lam = float(min(lambdas, key=lambda x: metrics.perplexity(
-        mixture(lstm["valid"], kn["valid"], x))))
+    lam = best_lambda(lstm["valid"], kn["valid"])
     mix = {s: mixture(lstm[s], kn[s], lam) for s in ("valid", "test")}
     models = {name: {s: round(metrics.perplexity(logp[s]), 2) for s in ("valid", "test")}
               for name, logp in (("lstm", lstm), ("kn5", kn), ("mixture", mix))}

@@ -23,15 +23,15 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from lmkit._checks import check_int, safe_exp
+from lmkit._checks import _shown, check_int, safe_exp
 
-__all__ = ["BleuScore", "bits_per_char", "corpus_bleu", "cross_entropy", "ngrams",
-           "perplexity"]
+__all__ = ["BleuScore", "bits_per_char", "corpus_bleu", "cross_entropy", "frequency_bucket",
+           "ngrams", "perplexity", "perplexity_by_bucket"]
 
 
 def _as_logprobs(logprobs: Any) -> np.ndarray:
@@ -116,6 +116,72 @@ def bits_per_char(logprobs: Any, num_chars: int | None = None) -> float:
         num_chars = arr.size
     num_chars = check_int(num_chars, "num_chars", 1)
     return float(-_total(arr) / (num_chars * math.log(2)))
+
+
+def perplexity_by_bucket(logprobs: Any, labels: Sequence[Hashable]
+                         ) -> dict[Hashable, tuple[int, float]]:
+    """The perplexity of each group of tokens, e.g. rare words against frequent ones.
+
+    Args:
+        logprobs: ``(T,)`` natural-log probabilities of the observed tokens.
+        labels: ``T`` hashable labels, one per token (e.g. :func:`frequency_bucket` of the
+            count of the token in the training text).
+
+    Returns:
+        ``{label: (number of tokens, perplexity of those tokens)}``, the labels in the order of
+        their first appearance in ``labels`` (reorder it for display). The buckets' perplexities
+        pooled with their token counts as weights, ``exp(Σ n_b log PPL_b / Σ n_b)``, give the
+        :func:`perplexity` of all the tokens.
+
+    >>> buckets = perplexity_by_bucket(np.log([0.5, 0.1, 0.5]), ["a", "b", "a"])
+    >>> {label: (n, round(ppl, 6)) for label, (n, ppl) in buckets.items()}
+    {'a': (2, 2.0), 'b': (1, 10.0)}
+    """
+    arr = _as_logprobs(logprobs)
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        raise TypeError(f"labels must be a sequence of labels, one per token, got "
+                        f"{type(labels).__name__}")
+    if len(labels) != arr.size:
+        raise ValueError(f"labels must hold one label per token: got {len(labels)} labels for "
+                         f"{arr.size} log-probabilities")
+    groups: dict[Hashable, list[int]] = {}
+    for i, label in enumerate(labels):
+        try:
+            groups.setdefault(label, []).append(i)
+        except TypeError as exc:
+            raise TypeError(f"labels must be hashable (a str, an int, a tuple, …), but "
+                            f"labels[{i}] is {_shown(label)}") from exc
+    return {label: (len(index), perplexity(arr[index])) for label, index in groups.items()}
+
+
+def frequency_bucket(count: int, edges: Sequence[int] = (10, 100, 1000, 10000)) -> str:
+    """The label of the frequency band that ``count`` falls in, for :func:`perplexity_by_bucket`.
+
+    The bands are ``1 … edges[0]``, ``edges[0] + 1 … edges[1]``, …, and above the last edge;
+    a count of 0 (a word never seen in training) gets its own label ``"0"``.
+
+    Args:
+        count: how often a word occurs (an int ``>= 0``).
+        edges: the upper ends of the bands, increasing ints ``>= 1``.
+
+    >>> [frequency_bucket(c) for c in (0, 7, 11, 1000, 1001, 10001)]
+    ['0', '1–10', '11–100', '101–1,000', '1,001–10,000', '>10,000']
+    """
+    count = check_int(count, "count", 0)
+    if isinstance(edges, (str, bytes)) or not isinstance(edges, Sequence) or not edges:
+        raise TypeError(f"edges must be a non-empty sequence of ints such as (10, 100), got "
+                        f"{edges!r:.60}")
+    edges = [check_int(e, f"edges[{i}]", 1) for i, e in enumerate(edges)]
+    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ValueError(f"edges must increase, got {edges}")
+    if count == 0:
+        return "0"
+    low = 1
+    for high in edges:
+        if count <= high:
+            return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+        low = high + 1
+    return f">{edges[-1]:,}"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from lmkit.metrics import bits_per_char, cross_entropy, perplexity
+from lmkit.metrics import (
+    bits_per_char,
+    cross_entropy,
+    frequency_bucket,
+    perplexity,
+    perplexity_by_bucket,
+)
 
 
 def test_uniform_model_has_perplexity_equal_to_vocabulary_size():
@@ -76,3 +82,68 @@ def test_a_sum_below_the_smallest_float_is_an_infinite_loss_not_an_overflow():
     assert cross_entropy([-1e308, -1e308]) == math.inf
     assert perplexity([-1e308, -1e308]) == math.inf
     assert bits_per_char([-1e308, -1e308]) == math.inf
+
+
+def test_perplexity_by_bucket_pools_to_the_perplexity_of_all_tokens():
+    rng = np.random.default_rng(1)
+    lp = np.log(rng.uniform(0.001, 1.0, size=300))
+    labels = rng.choice(["rare", "common", "</s>"], size=300).tolist()
+    buckets = perplexity_by_bucket(lp, labels)
+    assert list(buckets) == list(dict.fromkeys(labels))  # order of first appearance
+    assert sum(n for n, _ in buckets.values()) == 300
+    for label, (n, ppl) in buckets.items():
+        mine = lp[[x == label for x in labels]]
+        assert n == mine.size and math.isclose(ppl, perplexity(mine), rel_tol=1e-12)
+    pooled = math.exp(sum(n * math.log(ppl) for n, ppl in buckets.values()) / 300)
+    assert math.isclose(pooled, perplexity(lp), rel_tol=1e-12)
+
+
+def test_perplexity_by_bucket_takes_any_hashable_labels():
+    buckets = perplexity_by_bucket([math.log(0.5), math.log(0.25)], np.array([3, 7]))
+    assert buckets == {3: (1, pytest.approx(2.0)), 7: (1, pytest.approx(4.0))}
+    assert perplexity_by_bucket([-1.0], [("a", 1)])[("a", 1)][0] == 1
+
+
+@pytest.mark.parametrize(("logprobs", "labels", "exc", "msg"), [
+    ([-1.0, -2.0], ["a"], ValueError, "one label per token: got 1 labels for 2"),
+    ([-1.0], [], ValueError, "got 0 labels for 1"),
+    ([-1.0, -2.0], "ab", TypeError, "labels must be a sequence"),
+    ([-1.0], 3, TypeError, "labels must be a sequence"),
+    ([-1.0], [["a"]], TypeError, r"labels must be hashable .* labels\[0\] is list"),
+    ([], [], ValueError, "empty"),
+    ([0.5], ["a"], ValueError, "must be <= 0"),
+])
+def test_perplexity_by_bucket_rejects_bad_input(logprobs, labels, exc, msg):
+    with pytest.raises(exc, match=msg):
+        perplexity_by_bucket(logprobs, labels)
+
+
+@pytest.mark.parametrize(("count", "label"), [
+    (0, "0"), (1, "1–10"), (10, "1–10"), (11, "11–100"), (100, "11–100"),
+    (101, "101–1,000"), (1000, "101–1,000"), (1001, "1,001–10,000"),
+    (10_000, "1,001–10,000"), (10_001, ">10,000"), (np.int64(5), "1–10"),
+])
+def test_frequency_bucket_labels(count, label):
+    assert frequency_bucket(count) == label
+
+
+def test_frequency_bucket_with_other_edges():
+    assert [frequency_bucket(c, (1, 5)) for c in (1, 2, 5, 6)] == ["1", "2–5", "2–5", ">5"]
+    assert frequency_bucket(5000, [2000]) == ">2,000"
+
+
+@pytest.mark.parametrize(("count", "edges", "exc", "msg"), [
+    (-1, (10,), ValueError, "count must be an int >= 0"),
+    (2.0, (10,), TypeError, "count must be an int"),
+    (True, (10,), TypeError, "count must be an int"),
+    ("7", (10,), TypeError, "count must be an int"),
+    (3, (), TypeError, "edges must be a non-empty sequence"),
+    (3, "10", TypeError, "edges must be a non-empty sequence"),
+    (3, (10, 10), ValueError, "edges must increase"),
+    (3, (100, 10), ValueError, "edges must increase"),
+    (3, (0, 10), ValueError, r"edges\[0\] must be an int >= 1"),
+    (3, (10, 1.5), TypeError, r"edges\[1\] must be an int"),
+])
+def test_frequency_bucket_rejects_bad_input(count, edges, exc, msg):
+    with pytest.raises(exc, match=msg):
+        frequency_bucket(count, edges)
