@@ -18,6 +18,12 @@ Then, for every chapter of _toc.yml:
 Two more checks: lmkit's widget tests pass with Colab's ipywidgets, and the tests of lmkit's
 torch-free modules pass on Python 3.13 (Colab's Python, which has no torch wheel here).
 
+The chapters run COLAB_SIM_JOBS at a time (default 2: every notebook trains on one thread), each
+in an environment of its own: there is one Colab-like environment per chapter running at once
+(the set-up cell installs into it, and the test compares its packages before and after). All the
+selected chapters start when the first chapter test runs; each test then waits for its chapter
+and checks it, so the reports come in the usual order and `-k` still runs only what it selects.
+
 The environments are cached in _build/colab-sim/ (set COLAB_SIM_CACHE to keep them elsewhere),
 keyed by the package list; each run first removes whatever earlier runs installed into them.
 Run by `make test` (and `make colab`).
@@ -28,11 +34,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +157,10 @@ PACKAGES = {row.name: row.here for row in TABLE.values() if row.here != "-"}
 RECIPE = 3   # bump to rebuild cached environments after changing how they are made
 CACHE = Path(os.environ.get("COLAB_SIM_CACHE") or ROOT / "_build" / "colab-sim")
 CHAPTERS = [page.docname for page in PAGES if page.is_notebook]   # every chapter of _toc.yml
+# Chapters run at once, each in its own Colab-like environment (made on first use, then cached).
+JOBS = int(os.environ.get("COLAB_SIM_JOBS") or 2)
+assert JOBS >= 1, f"COLAB_SIM_JOBS must be at least 1, not {JOBS}"
+CHAPTER_TIMEOUT = 1200   # seconds, for one chapter's run
 
 FAKE_COLAB = '''\
 """Stand-in for Colab's google.colab (tests/test_colab.py). The book's set-up cells recognise
@@ -161,10 +175,13 @@ def enable_custom_widget_manager():
 '''
 
 RUNNER = textwrap.dedent("""\
+    import signal
     import sys
     import nbformat
     from nbclient import NotebookClient
 
+    # The test's time limit: stop, but still write what ran (below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped: the chapter took too long"))
     source, target, cwd = sys.argv[1:4]
     nb = nbformat.read(source, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
@@ -268,8 +285,8 @@ def cached_venv(label: str, base_python: str, packages: dict[str, str]) -> tuple
     key = hashlib.sha256(json.dumps([label, run(base_python, "-c", "import sys; print(sys.version)")
                                      .stdout, sorted(packages.items()), RECIPE]).encode())
     home = CACHE / f"{label}-{key.hexdigest()[:12]}"
-    for stale in CACHE.glob(f"{label}-*"):   # made for another package list
-        if stale != home:
+    for stale in CACHE.glob(f"{label}-*"):   # made for another package list (not "colab-1-…")
+        if stale != home and re.fullmatch(rf"{re.escape(label)}-[0-9a-f]{{12}}", stale.name):
             shutil.rmtree(stale, ignore_errors=True)
     python, base_file = home / "venv" / "bin" / "python", home / "preinstalled.json"
     if base_file.exists():
@@ -297,13 +314,15 @@ def cached_venv(label: str, base_python: str, packages: dict[str, str]) -> tuple
     return python, home, True
 
 
-def colab_environment() -> tuple[Path, Path]:
-    """(python, IPYTHONDIR) of the cached Colab-like environment, reset to what Colab has."""
+def colab_environment(slot: int = 0) -> tuple[Path, Path]:
+    """(python, IPYTHONDIR) of Colab-like environment number `slot` (one per chapter running at
+    once, all made alike), cached, reset to what Colab has."""
     here = ".".join(map(str, sys.version_info[:2]))
     assert here == PYTHON_HERE.here, (
         f"the Colab simulation runs on this Python ({here}), but its table says "
         f"{PYTHON_HERE.here}: run it from the project's .venv, or update the table")
-    python, home, fresh = cached_venv("colab", sys.executable, PACKAGES)
+    label = "colab" if slot == 0 else f"colab-{slot}"
+    python, home, fresh = cached_venv(label, sys.executable, PACKAGES)
     ipython_dir = home / "ipython"
     if fresh:
         colab = site_packages(python) / "google" / "colab"   # `google` stays a namespace package
@@ -394,51 +413,175 @@ def test_the_table_is_what_colab_publishes():
         "every row whose version here is not Colab's says why"
 
 
+class Slots:
+    """The Colab-like environments, one per chapter running at once. Whatever runs in one takes
+    it, the lowest number free (so that the others are only made when needed), and gives it
+    back when done: nothing else installs into it or resets it meanwhile."""
+
+    def __init__(self, count: int):
+        self.free: queue.PriorityQueue[int] = queue.PriorityQueue()
+        for slot in range(count):
+            self.free.put(slot)
+
+    @contextmanager
+    def take(self):
+        """(python, IPYTHONDIR) of a free environment, reset to what Colab has, for the block."""
+        slot = self.free.get()
+        try:
+            yield colab_environment(slot)
+        finally:
+            self.free.put(slot)
+
+
+@pytest.fixture(scope="module")
+def slots() -> Slots:
+    return Slots(JOBS)
+
+
+@dataclass
+class ChapterRun:
+    """What one chapter's run on simulated Colab left for its test to check."""
+    cells: list[dict]              # the notebook as given to the runner
+    setup_index: int               # where the set-up cell was before the runner's cells came in
+    explorers: int                 # explore() calls in its code
+    executed: Path                 # the executed notebook
+    python: Path                   # of the environment it ran in
+    site: Path                     # that environment's site-packages
+    preinstalled: dict[str, str]   # that environment's distributions before the run
+    after: dict[str, str]          # and after it
+    timed_out: bool                # stopped after CHAPTER_TIMEOUT seconds
+    returncode: int
+    stderr: str
+
+
+class ChapterRuns:
+    """The runs of the chapters, JOBS at a time, all started at once; `result` waits for one.
+    A run that fails or times out gives its environment back, so it holds up no other."""
+
+    def __init__(self, chapters: list[str], snapshot: tuple[Path, str], slots: Slots,
+                 tmp_path_factory):
+        self.snapshot, self.slots, self.tmp_path_factory = snapshot, slots, tmp_path_factory
+        self.stopped, self.lock = threading.Event(), threading.Lock()
+        self.running: set[subprocess.Popen] = set()
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(JOBS, len(chapters))),
+                                       thread_name_prefix="colab-sim")
+        self.futures: dict[str, Future] = {}
+        for chapter in chapters:
+            self.start(chapter)
+
+    def start(self, chapter: str) -> None:
+        tmp_path = self.tmp_path_factory.mktemp(Path(chapter).name)   # here: not in a thread
+        self.futures[chapter] = self.pool.submit(self.run, chapter, tmp_path)
+
+    def result(self, chapter: str) -> ChapterRun:
+        if chapter not in self.futures:   # not among the session's items when the runs began
+            self.start(chapter)
+        try:
+            return self.futures[chapter].result()
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Start no more runs and end those still going (nothing would check them)."""
+        self.stopped.set()
+        for future in self.futures.values():
+            future.cancel()
+        with self.lock:
+            for process in self.running:
+                process.kill()
+        self.pool.shutdown(wait=True)
+
+    def run(self, chapter: str, tmp_path: Path) -> ChapterRun:
+        if self.stopped.is_set():
+            raise RuntimeError(f"{chapter}: not run, the runs were stopped")
+        repo, tag = self.snapshot
+        notebook = json.loads((ROOT / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+        cells = notebook["cells"]
+        setup_index = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+        setup = "".join(cells[setup_index]["source"])
+        url = CONFIG["repository"]["url"]
+        assert f"git+{url}@{tag}" in setup, f"{chapter}: the set-up cell does not install {tag}"
+        local = setup.replace(f"git+{url}", f"git+file://{repo}")
+        explorers = sum(len(EXPLORE_CALL.findall("".join(c["source"]))) for c in cells
+                        if c["cell_type"] == "code")
+
+        # Record every warning of the set-up cell; the next cell fails on a version warning.
+        catch = code("import warnings as _w\n_sim_catcher = _w.catch_warnings(record=True)\n"
+                     "_sim_caught = _sim_catcher.__enter__()\n_w.simplefilter('always')")
+        check = code("_sim_catcher.__exit__(None, None, None)\n"
+                     "_sim_bad = [str(w.message) for w in _sim_caught\n"
+                     "            if issubclass(w.category, lmkit.LmkitVersionWarning)]\n"
+                     "assert not _sim_bad, _sim_bad")
+        report = code("import importlib.metadata as _m, json as _j, sys as _s, "
+                      "ipywidgets as _iw\n"
+                      "print('COLAB-SIM', _j.dumps({'python': _s.executable, "
+                      "'lmkit': lmkit.__file__, 'version': lmkit.__version__, "
+                      "'ipywidgets': _iw.__version__, "
+                      "'direct_url': _j.loads(_m.distribution('lmkit')"
+                      ".read_text('direct_url.json'))}))")
+        cells[setup_index] = {**cells[setup_index], "source": local}
+        cells[setup_index:setup_index + 1] = [catch, cells[setup_index], check]
+        cells.extend([code(REDRAW), report])
+        source, executed = tmp_path / "colab.ipynb", CACHE / f"{chapter}.executed.ipynb"
+        source.write_text(json.dumps(notebook))
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "runner.py").write_text(RUNNER)
+        content = tmp_path / "content"   # Colab's working directory: no repository files around
+        content.mkdir()
+
+        with self.slots.take() as (python, ipython_dir):
+            preinstalled = installed(python)
+            env = clean_env(python, IPYTHONDIR=str(ipython_dir), JUPYTER_PREFER_ENV_PATH="1",
+                            LMKIT_CACHE=str(tmp_path / "lmkit-cache"))
+            with subprocess.Popen([str(python), str(tmp_path / "runner.py"), str(source),
+                                   str(executed), str(content)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env) as process:
+                with self.lock:
+                    self.running.add(process)
+                    if self.stopped.is_set():
+                        process.kill()
+                try:
+                    _, stderr = process.communicate(timeout=CHAPTER_TIMEOUT)
+                    timed_out = False
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    process.terminate()   # the runner writes the notebook as far as it ran
+                    try:
+                        _, stderr = process.communicate(timeout=60)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        _, stderr = process.communicate()
+                finally:
+                    with self.lock:
+                        self.running.discard(process)
+            after = installed(python)   # before another run resets the environment
+            site = site_packages(python)
+        return ChapterRun(cells, setup_index, explorers, executed, python, site, preinstalled,
+                          after, timed_out, process.returncode, stderr)
+
+
+@pytest.fixture(scope="module")
+def chapter_runs(request, snapshot, slots, tmp_path_factory):
+    """Starts the run of every chapter this session selected (`-k` included), JOBS at a time."""
+    selected = [item.callspec.params["chapter"] for item in request.session.items
+                if getattr(item, "function", None) is test_chapter_runs_on_simulated_colab]
+    runs = ChapterRuns(list(dict.fromkeys(selected)), snapshot, slots, tmp_path_factory)
+    yield runs
+    runs.stop()
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_on_simulated_colab(chapter, snapshot, tmp_path):
+def test_chapter_runs_on_simulated_colab(chapter, snapshot, chapter_runs):
     repo, tag = snapshot
-    notebook = json.loads((ROOT / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-    cells = notebook["cells"]
-    setup_index = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
-    setup = "".join(cells[setup_index]["source"])
-    url = CONFIG["repository"]["url"]
-    assert f"git+{url}@{tag}" in setup, f"{chapter}: the set-up cell does not install {tag}"
-    local = setup.replace(f"git+{url}", f"git+file://{repo}")
-    python, ipython_dir = colab_environment()
-    preinstalled = installed(python)
-    explorers = sum(len(EXPLORE_CALL.findall("".join(c["source"]))) for c in cells
-                    if c["cell_type"] == "code")
-
-    # Record every warning of the set-up cell; the next cell fails on a version warning.
-    catch = code("import warnings as _w\n_sim_catcher = _w.catch_warnings(record=True)\n"
-                 "_sim_caught = _sim_catcher.__enter__()\n_w.simplefilter('always')")
-    check = code("_sim_catcher.__exit__(None, None, None)\n"
-                 "_sim_bad = [str(w.message) for w in _sim_caught\n"
-                 "            if issubclass(w.category, lmkit.LmkitVersionWarning)]\n"
-                 "assert not _sim_bad, _sim_bad")
-    report = code("import importlib.metadata as _m, json as _j, sys as _s, ipywidgets as _iw\n"
-                  "print('COLAB-SIM', _j.dumps({'python': _s.executable, "
-                  "'lmkit': lmkit.__file__, 'version': lmkit.__version__, "
-                  "'ipywidgets': _iw.__version__, "
-                  "'direct_url': _j.loads(_m.distribution('lmkit').read_text('direct_url.json'))"
-                  "}))")
-    cells[setup_index] = {**cells[setup_index], "source": local}
-    cells[setup_index:setup_index + 1] = [catch, cells[setup_index], check]
-    cells.extend([code(REDRAW), report])
-    source, executed = tmp_path / "colab.ipynb", CACHE / f"{chapter}.executed.ipynb"
-    source.write_text(json.dumps(notebook))
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "runner.py").write_text(RUNNER)
-    content = tmp_path / "content"   # Colab's working directory: no repository files around
-    content.mkdir()
-
-    env = clean_env(python, IPYTHONDIR=str(ipython_dir), JUPYTER_PREFER_ENV_PATH="1",
-                    LMKIT_CACHE=str(tmp_path / "lmkit-cache"))
-    result = subprocess.run([str(python), str(tmp_path / "runner.py"), str(source),
-                             str(executed), str(content)],
-                            capture_output=True, text=True, env=env, timeout=1200)
-    assert result.returncode == 0, (f"{chapter} failed on simulated Colab (executed notebook: "
-                                    f"{executed}):\n{result.stderr[-4000:]}")
+    run = chapter_runs.result(chapter)   # run in a thread of its own, with the others
+    cells, setup_index, explorers = run.cells, run.setup_index, run.explorers
+    executed, python, preinstalled, after = run.executed, run.python, run.preinstalled, run.after
+    assert not run.timed_out, (f"{chapter} did not finish on simulated Colab in "
+                               f"{CHAPTER_TIMEOUT} s (executed notebook, as far as it ran: "
+                               f"{executed}):\n{run.stderr[-4000:]}")
+    assert run.returncode == 0, (f"{chapter} failed on simulated Colab (executed notebook: "
+                                 f"{executed}):\n{run.stderr[-4000:]}")
 
     ran = json.loads(executed.read_text(encoding="utf-8"))["cells"]
     outputs = [o for c in ran if c["cell_type"] == "code" for o in c["outputs"]]
@@ -451,7 +594,7 @@ def test_chapter_runs_on_simulated_colab(chapter, snapshot, tmp_path):
         "tqdm fell back to text bars: it found no usable ipywidgets"
 
     facts = printed(ran[-1], "COLAB-SIM")
-    site = site_packages(python)
+    site = run.site
     assert Path(facts["python"]).parent == python.parent, facts
     assert Path(facts["lmkit"]).parent == site / "lmkit", \
         f"the notebook did not use the lmkit its set-up cell installed: {facts}"
@@ -460,7 +603,6 @@ def test_chapter_runs_on_simulated_colab(chapter, snapshot, tmp_path):
     assert facts["direct_url"]["vcs_info"]["requested_revision"] == tag
     assert facts["ipywidgets"] == PACKAGES["ipywidgets"], facts
 
-    after = installed(python)
     changed = {n: (v, after.get(n)) for n, v in preinstalled.items() if after.get(n) != v}
     assert not changed, f"installing lmkit changed Colab's preinstalled packages: {changed}"
     added = set(after) - set(preinstalled)
@@ -487,12 +629,12 @@ def test_chapter_runs_on_simulated_colab(chapter, snapshot, tmp_path):
             f"redrawing {explorer['draw']} showed nothing: {explorer}"
 
 
-def test_widget_tests_pass_with_colabs_ipywidgets():
+def test_widget_tests_pass_with_colabs_ipywidgets(slots):
     """lmkit.widgets' own tests, run with Colab's ipywidgets (7) and lmkit from this work tree."""
-    python, _ = colab_environment()
-    result = subprocess.run([str(python), "-m", "pytest", "tests/test_widgets.py", "-q"],
-                            cwd=ROOT, capture_output=True, text=True, env=clean_env(python),
-                            timeout=600)
+    with slots.take() as (python, _):   # not one a chapter is running in
+        result = subprocess.run([str(python), "-m", "pytest", "tests/test_widgets.py", "-q"],
+                                cwd=ROOT, capture_output=True, text=True,
+                                env=clean_env(python), timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\d+ passed", result.stdout) and "skipped" not in result.stdout, \
         result.stdout
