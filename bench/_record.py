@@ -4,6 +4,7 @@ and the machine, so that a figure the book cites says where and how it was measu
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import sys
@@ -24,3 +25,11 @@ def stamp() -> dict:
                         "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
                         "python": platform.python_version(), "torch": torch.__version__,
                         "lmkit": lmkit.__version__}}
+
+
+def write(record: dict, path: str | Path) -> None:
+    """Write a results record as indented UTF-8 JSON (making its folder) and say where."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {path}")

@@ -48,14 +48,13 @@ the script, command, date and machine first.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from _record import stamp
+from _record import stamp, write
 
 import lmkit
 from lmkit import data, metrics, ngram, text
@@ -222,10 +221,7 @@ def main() -> None:
             "ngram": {"orders": {str(n): r for n, r in counts.items()}, "best_order": best_n},
             "run": {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1)},
         }
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-        print(f"wrote {path}")
+        write(record, args.json)
 
 
 if __name__ == "__main__":

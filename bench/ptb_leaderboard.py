@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _record import stamp
+from _record import stamp, write
 from ptb_lstm import (
     SEED,
     TRAIN_SETTINGS,
@@ -192,10 +192,7 @@ def main() -> None:
             "buckets": buckets,
             "run": {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1)},
         }
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-        print(f"wrote {path}")
+        write(record, args.json)
 
 
 if __name__ == "__main__":

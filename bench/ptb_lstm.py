@@ -23,14 +23,13 @@ are not kept (``--save PATH`` writes them, outside the repository please).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from _record import stamp
+from _record import stamp, write
 
 import lmkit
 from lmkit import data, metrics, ngram
@@ -156,10 +155,7 @@ def main() -> None:
             "best": best,
             "kn5_published": KN5_PUBLISHED,
         }
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-        print(f"wrote {path}")
+        write(record, args.json)
 
 
 if __name__ == "__main__":

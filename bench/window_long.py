@@ -17,12 +17,11 @@ file is the record the book cites: rerun the script and commit the file to updat
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
-from _record import stamp
+from _record import stamp, write
 
 import lmkit
 from lmkit import data, metrics, ngram
@@ -92,10 +91,7 @@ def main() -> None:
             "test_tokens": int(len(kn["test"])),
             "rows": rows,
         }
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-        print(f"wrote {path}")
+        write(record, args.json)
 
 
 if __name__ == "__main__":
